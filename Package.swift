@@ -1,0 +1,105 @@
+// swift-tools-version:6.0
+import PackageDescription
+
+/// Compiler settings shared by every target: Swift 6 language mode (the default for tools 6.0)
+/// plus the upcoming features the project opts into.
+let swiftSettings: [SwiftSetting] = [
+    .enableUpcomingFeature("ExistentialAny"),
+    .enableUpcomingFeature("NonisolatedNonsendingByDefault"),
+]
+
+let package = Package(
+    name: "Kumo",
+    platforms: [.macOS(.v15)],
+    products: [
+        .library(name: "Kumo", targets: ["Kumo"]),
+        .library(name: "KumoCore", targets: ["KumoCore"]),
+        .library(name: "KumoTestKit", targets: ["KumoTestKit"]),
+        .library(name: "KumoExamples", targets: ["KumoExamples"]),
+        .executable(name: "kumo", targets: ["KumoCLI"]),
+        .executable(name: "kumo-bench", targets: ["KumoBench"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.2"),
+        .package(url: "https://github.com/apple/swift-log.git", from: "1.16.2"),
+        .package(url: "https://github.com/apple/swift-crypto.git", from: "3.12.3"),
+        .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.8.2"),
+        .package(url: "https://github.com/apple/swift-collections.git", from: "1.6.0"),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.13.0"),
+    ],
+    targets: [
+        // Meta-computation with no I/O: identities, the binary Codable coder, the frame format.
+        .target(
+            name: "KumoCore",
+            dependencies: [
+                .product(name: "NIOCore", package: "swift-nio"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        // The cluster runtime: ClusterSystem, the NIO transport, the handshake, ports.
+        .target(
+            name: "Kumo",
+            dependencies: [
+                "KumoCore",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "DequeModule", package: "swift-collections"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        // Helpers for programs and tests that run several nodes: in one process or as OS processes.
+        .target(
+            name: "KumoTestKit",
+            dependencies: ["Kumo", .product(name: "Logging", package: "swift-log")],
+            swiftSettings: swiftSettings
+        ),
+        // Small distributed actors the demo, the `kumo node` command and the tests share.
+        .target(
+            name: "KumoExamples",
+            dependencies: ["Kumo"],
+            swiftSettings: swiftSettings
+        ),
+        .executableTarget(
+            name: "KumoCLI",
+            dependencies: [
+                "Kumo",
+                "KumoTestKit",
+                "KumoExamples",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        .executableTarget(
+            name: "KumoBench",
+            dependencies: [
+                "Kumo",
+                "KumoTestKit",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "KumoCoreTests",
+            dependencies: ["KumoCore", .product(name: "NIOCore", package: "swift-nio")],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "KumoTests",
+            dependencies: [
+                "Kumo", "KumoCore", "KumoTestKit", "KumoExamples",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+    ]
+)

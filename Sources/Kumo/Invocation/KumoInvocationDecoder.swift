@@ -1,0 +1,65 @@
+import Distributed
+import KumoCore
+import NIOCore
+
+/// Hands the arguments of an inbound call to the distributed thunk, decoding each one on demand.
+public struct KumoInvocationDecoder: DistributedTargetInvocationDecoder {
+    public typealias SerializationRequirement = any Codable
+
+    let system: ClusterSystem
+    let call: CallMessage
+    let target: String
+    var nextArgument = 0
+
+    init(system: ClusterSystem, call: CallMessage, target: String) {
+        self.system = system
+        self.call = call
+        self.target = target
+    }
+
+    public mutating func decodeGenericSubstitutions() throws -> [any Any.Type] {
+        try call.substitutions.map { name in
+            guard let type = _typeByName(name) else {
+                throw ClusterError(
+                    .argumentDecodingFailed, "unknown generic substitution type '\(name)' in a call to \(target)",
+                    node: system.node)
+            }
+            return type
+        }
+    }
+
+    public mutating func decodeNextArgument<Argument: Codable>() throws -> Argument {
+        let index = nextArgument
+        nextArgument += 1
+        guard index < call.arguments.count else {
+            throw ClusterError(
+                .argumentDecodingFailed,
+                "call to \(target) carries \(call.arguments.count) arguments; argument \(index + 1) (\(Argument.self)) is missing",
+                node: system.node)
+        }
+        do {
+            return try system.makeDecoder().decode(Argument.self, from: call.arguments[index])
+        } catch {
+            throw ClusterError(
+                .argumentDecodingFailed,
+                "cannot decode argument \(index + 1) of \(target) as \(Argument.self): \(describe(error))",
+                node: system.node)
+        }
+    }
+
+    public mutating func decodeErrorType() throws -> (any Any.Type)? { nil }
+
+    public mutating func decodeReturnType() throws -> (any Any.Type)? { nil }
+}
+
+/// A readable account of a coding error, naming the field path.
+func describe(_ error: any Error) -> String {
+    switch error {
+    case DecodingError.typeMismatch(_, let context), DecodingError.valueNotFound(_, let context),
+        DecodingError.keyNotFound(_, let context), DecodingError.dataCorrupted(let context):
+        let path = context.codingPath.map { $0.intValue.map { "[\($0)]" } ?? $0.stringValue }.joined(separator: ".")
+        return path.isEmpty ? context.debugDescription : "field '\(path)': \(context.debugDescription)"
+    default:
+        return "\(error)"
+    }
+}

@@ -1,0 +1,72 @@
+import Distributed
+import KumoCore
+import NIOCore
+
+/// Records a remote call's generic substitutions and arguments in Kumo's binary format.
+///
+/// Arguments are encoded straight into the buffer that becomes the call frame: the encoder leaves
+/// room at the front for the frame header, so the call is sent without copying its arguments.
+public struct KumoInvocationEncoder: DistributedTargetInvocationEncoder {
+    public typealias SerializationRequirement = any Codable
+
+    /// Bytes reserved in front of the arguments for the frame header.
+    static let headroom = 160
+
+    var buffer: ByteBuffer
+    var substitutions: [String] = []
+    var argumentCount = 0
+
+    init() {
+        buffer = ByteBufferAllocator().buffer(capacity: 256)
+        buffer.moveWriterIndex(forwardBy: Self.headroom)
+        buffer.moveReaderIndex(forwardBy: Self.headroom)
+    }
+
+    public mutating func recordGenericSubstitution<T>(_ type: T.Type) throws {
+        substitutions.append(_mangledTypeName(type) ?? String(reflecting: type))
+    }
+
+    public mutating func recordArgument<Value: Codable>(_ argument: RemoteCallArgument<Value>) throws {
+        let lengthIndex = buffer.writerIndex
+        buffer.writeInteger(UInt32(0))
+        do {
+            try BinaryEncoder().encode(argument.value, into: &buffer)
+        } catch {
+            throw ClusterError(
+                .encodingFailed, "cannot encode argument '\(argument.effectiveLabel)' of type \(Value.self): \(error)")
+        }
+        buffer.setInteger(UInt32(truncatingIfNeeded: buffer.writerIndex - lengthIndex - 4), at: lengthIndex)
+        argumentCount += 1
+    }
+
+    public mutating func recordErrorType<E: Error>(_ type: E.Type) throws {}
+
+    public mutating func recordReturnType<R: Codable>(_ type: R.Type) throws {}
+
+    public mutating func doneRecording() throws {}
+
+    /// Turns the recorded arguments into a whole call frame, writing the header into the headroom
+    /// when it fits (it nearly always does) and copying otherwise.
+    mutating func makeFrame(callID: UInt64, target: UInt32, actor: ActorID.Path, deadlineMillis: UInt64) -> ByteBuffer {
+        var header = ByteBufferAllocator().buffer(capacity: 64)
+        let start = header.beginFrame(.call)
+        CallMessage.writeHeader(
+            callID: callID, flags: [], target: target, actor: actor, deadlineMillis: deadlineMillis,
+            substitutions: substitutions, to: &header)
+        header.writeWireVarint(argumentCount)
+        let frameLength = header.readableBytes - 4 + buffer.readableBytes
+        header.setInteger(UInt32(truncatingIfNeeded: frameLength), at: start)
+        if header.readableBytes <= buffer.readerIndex {
+            let newStart = buffer.readerIndex - header.readableBytes
+            buffer.setBuffer(header, at: newStart)
+            buffer.moveReaderIndex(to: newStart)
+            return buffer
+        }
+        header.writeImmutableBuffer(buffer)
+        return header
+    }
+}
+
+extension RemoteCallArgument {
+    var effectiveLabel: String { label ?? name }
+}

@@ -1,0 +1,115 @@
+import KumoCore
+import Logging
+import NIOCore
+
+/// How a ``ClusterSystem`` runs: its identity, its limits and its timeouts.
+///
+/// Every field has a documented default except the cluster secret, which has none on purpose:
+/// a cluster that authenticates nothing is never the default.
+///
+/// ```swift
+/// var settings = ClusterSettings(name: "worker-1", secret: "s3cret")
+/// settings.port = 7001
+/// settings.callTimeout = .seconds(2)
+/// let system = try await ClusterSystem(settings: settings)
+/// ```
+public struct ClusterSettings: Sendable {
+    /// The node's human-readable name (logs, status). Default `"kumo"`.
+    public var name: String
+    /// The address to listen on. Default `127.0.0.1`.
+    public var host: String
+    /// The port to listen on; 0 picks a free port. Default 0.
+    public var port: Int
+    /// The shared cluster secret. Nodes prove to each other that they know it (HMAC-SHA256
+    /// challenge–response); it never crosses the wire.
+    public var secret: String
+    /// Nodes to connect to at start (issue: membership builds on this). Default none.
+    public var seeds: [NodeAddress]
+
+    /// How long a remote call may take, unless the call sets its own
+    /// (``ClusterSystem/withCallTimeout(_:_:)``). Default 5 s.
+    public var callTimeout: Duration
+    /// How long opening a TCP connection may take. Default 2 s.
+    public var connectTimeout: Duration
+    /// How long the handshake may take once connected. Default 5 s.
+    public var handshakeTimeout: Duration
+    /// After a failed connection attempt, calls to that node fail at once for this long instead
+    /// of trying again. Default 250 ms.
+    public var reconnectBackoff: Duration
+
+    /// The largest frame accepted from a peer (its length prefix); a larger one closes the
+    /// connection. Default 64 MiB.
+    public var maxFrameSize: Int
+    /// The largest message accepted in chunks (a large argument or result). Default 256 MiB.
+    public var maxMessageSize: Int
+    /// Frames larger than this are sent in chunks of this size, interleaved with small frames,
+    /// so a large message never holds back small ones for long. Default 256 KiB.
+    public var chunkSize: Int
+    /// Bytes that may wait in a connection's outbox before senders are made to wait. Default 32 MiB.
+    public var outboxHighWater: Int
+    /// Inbound calls that may run at once per connection before the node stops reading from it.
+    /// Default 4096.
+    public var maxInFlightCallsPerConnection: Int
+
+    /// The event loop group to run on; `nil` uses SwiftNIO's shared group. Each system runs all its
+    /// connections on one loop of the group, the loop of its ``ClusterSystem/executor``.
+    public var eventLoopGroup: (any EventLoopGroup)?
+    /// Where the system logs. The logger gets `kumo.node` metadata added. Default: a logger
+    /// labelled `kumo` at the level of `LOG_LEVEL` (or `info`).
+    public var logger: Logger
+
+    /// Creates settings with the defaults above.
+    /// - Parameters:
+    ///   - name: the node's name.
+    ///   - secret: the shared cluster secret; must not be empty.
+    public init(name: String = "kumo", secret: String) {
+        self.name = name
+        self.host = "127.0.0.1"
+        self.port = 0
+        self.secret = secret
+        self.seeds = []
+        self.callTimeout = .seconds(5)
+        self.connectTimeout = .seconds(2)
+        self.handshakeTimeout = .seconds(5)
+        self.reconnectBackoff = .milliseconds(250)
+        self.maxFrameSize = 64 << 20
+        self.maxMessageSize = 256 << 20
+        self.chunkSize = 256 << 10
+        self.outboxHighWater = 32 << 20
+        self.maxInFlightCallsPerConnection = 4096
+        self.eventLoopGroup = nil
+        var logger = Logger(label: "kumo")
+        if let level = Environment.logLevel { logger.logLevel = level }
+        self.logger = logger
+    }
+
+    func validate() throws(ClusterError) {
+        guard !secret.isEmpty else {
+            throw ClusterError(.invalidConfiguration, "the cluster secret must not be empty")
+        }
+        guard (0...65535).contains(port) else {
+            throw ClusterError(.invalidConfiguration, "port \(port) is not in 0...65535")
+        }
+        guard chunkSize >= 1024, chunkSize < maxFrameSize else {
+            throw ClusterError(.invalidConfiguration, "chunkSize \(chunkSize) must be at least 1024 and below maxFrameSize")
+        }
+        guard maxFrameSize >= 4096, maxMessageSize >= maxFrameSize else {
+            throw ClusterError(.invalidConfiguration, "maxFrameSize must be at least 4096 and maxMessageSize at least maxFrameSize")
+        }
+    }
+}
+
+enum Environment {
+    static var logLevel: Logger.Level? {
+        guard let raw = getenv("LOG_LEVEL") else { return nil }
+        return Logger.Level(rawValue: String(cString: raw).lowercased())
+    }
+}
+
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#elseif canImport(Darwin)
+import Darwin
+#endif

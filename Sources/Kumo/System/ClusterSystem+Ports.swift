@@ -1,0 +1,60 @@
+import KumoCore
+import NIOCore
+
+extension ClusterSystem {
+    /// Creates a typed channel: a ``SendPort`` to hand to any node and the ``ReceivePort`` that
+    /// receives what is sent to it.
+    /// - Parameters:
+    ///   - type: the message type.
+    ///   - capacity: how many messages the port buffers before it pushes back on senders.
+    public func makeChannel<Message: Codable & Sendable>(
+        of type: Message.Type = Message.self, capacity: Int = 65_536
+    ) throws -> (SendPort<Message>, ReceivePort<Message>) {
+        guard let (number, sink) = ports.register({ ReceivePort<Message>(number: $0, capacity: max(1, capacity), system: self) }),
+              let port = sink as? ReceivePort<Message>
+        else {
+            throw ClusterError(.shuttingDown, "node \(settings.name) is shutting down", node: node)
+        }
+        return (SendPort(node: node, number: number, system: self), port)
+    }
+
+    func send<Message: Codable & Sendable>(_ message: Message, to port: SendPort<Message>) async throws {
+        if port.node == node {
+            guard let receiver = ports.sink(port.number) as? ReceivePort<Message> else {
+                throw ClusterError(.shuttingDown, "port \(port.number) is closed", node: node)
+            }
+            try await receiver.send(local: message)
+            return
+        }
+        let connection = try await connection(to: port.node)
+        var frame = ByteBufferAllocator().buffer(capacity: 64)
+        let start = frame.beginFrame(.message)
+        frame.writeWireVarint(port.number)
+        do {
+            try BinaryEncoder().encode(message, into: &frame)
+        } catch {
+            throw ClusterError(.encodingFailed, "cannot encode a \(Message.self) for \(port): \(describe(error))")
+        }
+        frame.endFrame(startedAt: start)
+        try await connection.outbox.waitForCapacity()
+        let task = withUnsafeCurrentTask { $0?.hashValue ?? 0 }
+        try connection.outbox.enqueue(frame, key: task ^ Int(truncatingIfNeeded: port.number))
+    }
+
+    /// Hands an inbound one-way message to its port. Runs on the event loop; when the port fills
+    /// up, reading from this connection pauses until it drains.
+    func deliver(_ message: PortMessage, from connection: Connection) {
+        guard let sink = ports.sink(message.port) else {
+            logger.debug("dropped a message to unknown port \(message.port)", metadata: ["kumo.peer": "\(connection.peer.node)"])
+            return
+        }
+        if sink.deliver(encoded: message.payload) == .full {
+            let channel = connection.channel
+            channel.setOption(.autoRead, value: false).whenSuccess {
+                sink.whenDrained {
+                    channel.setOption(.autoRead, value: true).whenSuccess { channel.read() }
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,146 @@
+import Distributed
+import KumoCore
+import NIOCore
+
+extension ClusterSystem {
+    public func makeInvocationEncoder() -> InvocationEncoder {
+        KumoInvocationEncoder()
+    }
+
+    public func remoteCall<Act, Err, Res>(
+        on actor: Act, target: RemoteCallTarget, invocation: inout InvocationEncoder, throwing: Err.Type,
+        returning: Res.Type
+    ) async throws -> Res where Act: DistributedActor, Act.ID == ActorID, Err: Error, Res: Codable {
+        let reply = try await send(&invocation, to: actor.id, target: target)
+        switch reply.status {
+        case .value:
+            do {
+                return try makeDecoder().decode(Res.self, from: reply.payload)
+            } catch {
+                throw ClusterError(
+                    .resultDecodingFailed, "cannot decode the result of \(target) as \(Res.self): \(describe(error))",
+                    node: actor.id.node)
+            }
+        case .void:
+            throw ClusterError(.protocolError, "\(target) returned nothing; a \(Res.self) was expected", node: actor.id.node)
+        case .error:
+            throw remoteError(from: reply.payload, target: target, node: actor.id.node)
+        }
+    }
+
+    public func remoteCallVoid<Act, Err>(
+        on actor: Act, target: RemoteCallTarget, invocation: inout InvocationEncoder, throwing: Err.Type
+    ) async throws where Act: DistributedActor, Act.ID == ActorID, Err: Error {
+        let reply = try await send(&invocation, to: actor.id, target: target)
+        if reply.status == .error {
+            throw remoteError(from: reply.payload, target: target, node: actor.id.node)
+        }
+    }
+
+    private func send(_ invocation: inout InvocationEncoder, to id: ActorID, target: RemoteCallTarget) async throws
+        -> ReplyMessage
+    {
+        let connection = try await connection(to: id.node)
+        let now = NIODeadline.now()
+        let deadline = Self.callDeadline ?? now + TimeAmount(settings.callTimeout)
+        guard deadline > now else {
+            throw ClusterError(.timeout, "the deadline for \(target) passed before it was sent", node: id.node)
+        }
+        let targetID = try connection.outbox.targetID(for: target.identifier)
+        let callID = connection.makeCallID()
+        let millis = UInt64(max(1, (deadline - now).nanoseconds / 1_000_000))
+        let frame = invocation.makeFrame(callID: callID, target: targetID, actor: id.path, deadlineMillis: millis)
+        let task = withUnsafeCurrentTask { $0?.hashValue ?? 0 }
+        return try await connection.call(frame, id: callID, deadline: deadline, orderingKey: task ^ id.path.hashValue)
+    }
+
+    /// Runs an inbound call. Called on the connection's event loop.
+    ///
+    /// The call runs in a task that prefers this system's event loop: an actor on the
+    /// ``executor`` runs it with no thread hop, and so does the reply. Calls from one connection
+    /// start in the order they arrived.
+    func dispatch(_ call: CallMessage, target: String, from connection: Connection) {
+        let handler = KumoResultHandler(system: self, connection: connection, callID: call.callID)
+        connection.callStarted(limit: settings.maxInFlightCallsPerConnection)
+        guard let actor = localActor(call.actor) else {
+            handler.send(error: ClusterError(
+                .unknownActor, "no actor \(call.actor) on node \(settings.name) (call to \(RemoteCallTarget(target)))",
+                node: node))
+            return
+        }
+        // The runtime finds a target by name alone; make sure it is a method of this actor's type
+        // before running it, so a call aimed at another type can never run on this instance.
+        if let typeName = _mangledTypeName(type(of: actor)), !target.contains(typeName) {
+            handler.send(error: ClusterError(
+                .unknownTarget,
+                "\(RemoteCallTarget(target)) is not a distributed func of \(type(of: actor)) (actor \(call.actor) on node \(settings.name))",
+                node: node))
+            return
+        }
+        let deadline = call.deadlineMillis == 0 ? nil : NIODeadline.now() + .milliseconds(Int64(call.deadlineMillis))
+        let decoder = KumoInvocationDecoder(system: self, call: call, target: "\(RemoteCallTarget(target))")
+        Task(executorPreference: executor) {
+            var decoder = decoder
+            await Self.$callDeadline.withValue(deadline) {
+                do {
+                    try await self.executeDistributedTarget(
+                        on: actor, target: RemoteCallTarget(target), invocationDecoder: &decoder, handler: handler)
+                } catch let error as ExecuteDistributedTargetError {
+                    handler.send(error: ClusterError(
+                        .unknownTarget,
+                        "node \(self.settings.name) has no distributed func \(RemoteCallTarget(target)) on \(type(of: actor)) (\(error.message))",
+                        node: self.node))
+                } catch {
+                    handler.send(error: error)
+                }
+            }
+        }
+    }
+
+    /// A decoder that can decode actor references and ports for this system.
+    func makeDecoder() -> BinaryDecoder {
+        let decoder = BinaryDecoder()
+        // decoder.userInfo[.actorSystemKey] = self  // TODO: userInfo
+        return decoder
+    }
+
+    /// How an error thrown here travels to the caller.
+    func errorEnvelope(for error: any Error) -> RemoteErrorEnvelope {
+        if let error = error as? ClusterError {
+            return RemoteErrorEnvelope(
+                code: error.code.rawValue, node: error.node ?? node, errorType: error.errorType ?? "Kumo.ClusterError",
+                message: error.message)
+        }
+        let errorType = String(reflecting: type(of: error))
+        var envelope = RemoteErrorEnvelope(
+            code: ClusterError.Code.remoteError.rawValue, node: node, errorType: errorType,
+            message: String(describing: error))
+        if let codable = error as? any Encodable, let name = _mangledTypeName(type(of: error)) {
+            if let payload = try? BinaryEncoder().encode(codable) {
+                envelope.payloadType = name
+                envelope.payload = payload
+            }
+        }
+        return envelope
+    }
+
+    /// The error a caller throws for an error reply: the remote error itself when its type is
+    /// `Codable` and known here, a ``ClusterError`` otherwise.
+    func remoteError(from payload: ByteBuffer, target: RemoteCallTarget, node: NodeID) -> any Error {
+        let envelope: RemoteErrorEnvelope
+        do {
+            envelope = try RemoteErrorEnvelope(body: payload)
+        } catch {
+            return ClusterError(.protocolError, "malformed error reply to \(target): \(error)", node: node)
+        }
+        let code = ClusterError.Code(rawValue: envelope.code)
+        if code == .remoteError, let name = envelope.payloadType, let payload = envelope.payload,
+           let type = _typeByName(name) as? any (Error & Decodable).Type,
+           let error = try? makeDecoder().decode(type, from: payload)
+        {
+            return error
+        }
+        return ClusterError(
+            code, envelope.message, node: envelope.node, errorType: code == .remoteError ? envelope.errorType : nil)
+    }
+}

@@ -1,0 +1,211 @@
+import Distributed
+import KumoCore
+import Logging
+import NIOCore
+import NIOPosix
+import Synchronization
+
+/// A node of a Kumo cluster: a `DistributedActorSystem` whose remote calls travel over SwiftNIO
+/// TCP in Kumo's binary wire format.
+///
+/// ```swift
+/// let system = try await ClusterSystem(settings: ClusterSettings(name: "a", secret: "s3cret"))
+/// let greeter = system.withActorName("greeter") { Greeter(actorSystem: system) }
+/// // on another node:
+/// let peer = try await other.connect(to: system.node.address)
+/// let remote = try Greeter.resolve(id: .named("greeter", on: peer), using: other)
+/// let text = try await remote.greet("Ada")
+/// ```
+///
+/// Each system listens on one port and runs all its connections on one event loop, whose
+/// ``executor`` actors may adopt to handle remote calls without a thread hop. One connection
+/// serves each pair of nodes, in both directions; it is opened on first use and again after a drop.
+/// Call ``shutdown()`` when done, or run the system as a `Service`.
+public final class ClusterSystem: DistributedActorSystem, Sendable {
+    public typealias ActorID = KumoCore.ActorID
+    public typealias InvocationEncoder = KumoInvocationEncoder
+    public typealias InvocationDecoder = KumoInvocationDecoder
+    public typealias ResultHandler = KumoResultHandler
+    public typealias SerializationRequirement = any Codable
+
+    /// The settings the system runs with.
+    public let settings: ClusterSettings
+    /// This node's identity: the address it listens on and its incarnation.
+    public let node: NodeID
+    /// The executor of the system's event loop (see ``EventLoopExecutor``).
+    public let executor: EventLoopExecutor
+    /// The system's logger, with `kumo.node` metadata.
+    public let logger: Logger
+
+    let eventLoop: any EventLoop
+    let actors = Mutex(ActorTable())
+    let peers = Mutex(PeerTable())
+    let ports = PortTable()
+    private let serverChannel: any Channel
+
+    /// Starts a node: binds its listening socket and returns once it accepts connections.
+    /// - Throws: ``ClusterError`` with code `invalidConfiguration` for unusable settings, or the
+    ///   bind error.
+    public init(settings: ClusterSettings) async throws {
+        try settings.validate()
+        let group = settings.eventLoopGroup ?? MultiThreadedEventLoopGroup.singleton
+        let loop = group.next()
+        self.eventLoop = loop
+        self.executor = EventLoopExecutor(eventLoop: loop)
+        let incarnation = NodeID.randomIncarnation()
+        let box = ServerBootstrapBox()
+        let server = try await ServerBootstrap(group: loop)
+            .serverChannelOption(.backlog, value: 256)
+            .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
+            .childChannelOption(.tcpOption(.tcp_nodelay), value: 1)
+            .childChannelOption(.recvAllocator, value: AdaptiveRecvByteBufferAllocator(minimum: 1024, initial: 16384, maximum: 1 << 20))
+            .childChannelInitializer { channel in
+                guard let system = box.system else {
+                    return channel.eventLoop.makeFailedFuture(ClusterError(.shuttingDown, "node is not running"))
+                }
+                return channel.eventLoop.makeCompletedFuture {
+                    try channel.pipeline.syncOperations.addHandler(ConnectionHandler(system: system, role: .acceptor))
+                }
+            }
+            .bind(host: settings.host, port: settings.port)
+            .get()
+        let port = server.localAddress?.port ?? settings.port
+        self.serverChannel = server
+        self.settings = settings
+        self.node = NodeID(address: NodeAddress(host: settings.host, port: port), incarnation: incarnation)
+        var logger = settings.logger
+        logger[metadataKey: "kumo.node"] = "\(settings.name)@\(node.address)"
+        self.logger = logger
+        box.system = self
+        logger.debug("node listening", metadata: ["kumo.incarnation": "\(String(incarnation, radix: 16))"])
+    }
+
+    /// Shuts the node down: says goodbye to every peer, fails calls in flight with
+    /// ``ClusterError/Code/shuttingDown``, and closes every connection and the listening socket.
+    /// Calling it again does nothing.
+    public func shutdown() async {
+        let (connections, channels, waiting): ([Connection], [any Channel], [EventLoopPromise<Connection>]) =
+            peers.withLock { table in
+                guard !table.shuttingDown else { return ([], [], []) }
+                table.shuttingDown = true
+                var connections: [Connection] = []
+                var waiting: [EventLoopPromise<Connection>] = []
+                for slot in table.slots.values {
+                    switch slot {
+                    case .connected(let connection): connections.append(connection)
+                    case .connecting(let promise): waiting.append(promise)
+                    case .failed: break
+                    }
+                }
+                table.slots = [:]
+                let channels = Array(table.channels.values)
+                return (connections, channels, waiting)
+            }
+        let error = ClusterError(.shuttingDown, "node \(settings.name) is shutting down", node: node)
+        for promise in waiting { promise.fail(error) }
+        for connection in connections {
+            var goodbye = ByteBuffer()
+            let start = goodbye.beginFrame(.goodbye)
+            goodbye.writeWireString("shutdown")
+            goodbye.endFrame(startedAt: start)
+            try? connection.outbox.enqueue(goodbye)
+        }
+        try? await serverChannel.close()
+        // Let the goodbyes go out with the last flush, then close.
+        try? await eventLoop.scheduleTask(in: .milliseconds(5)) {}.futureResult.get()
+        for connection in connections { connection.fail(error) }
+        for channel in channels + connections.map(\.channel) {
+            try? await channel.close()
+        }
+        ports.closeAll()
+        logger.debug("node shut down")
+    }
+
+    // MARK: - Actor identities
+
+    /// Creates actors inside `body` under the well-known `name`, so that other nodes can address
+    /// them as `ActorID.named(name, on: node)` without a lookup. The name is free again once the
+    /// actor is deinitialized.
+    public func withActorName<Act: DistributedActor>(_ name: String, _ body: () throws -> Act) rethrows -> Act
+    where Act.ID == ActorID {
+        try Self.$pendingActorName.withValue(name) { try body() }
+    }
+
+    @TaskLocal static var pendingActorName: String?
+
+    public func assignID<Act>(_ actorType: Act.Type) -> ActorID where Act: DistributedActor, ActorID == Act.ID {
+        let name = Self.pendingActorName
+        let path: ActorID.Path = actors.withLock { table in
+            if let name, table.entries[.name(name)]?.actor == nil {
+                table.entries[.name(name)] = ActorTable.Entry(actor: nil)
+                return .name(name)
+            }
+            let number = table.nextNumber
+            table.nextNumber += 1
+            return .number(number)
+        }
+        if let name, path.name == nil {
+            logger.warning("actor name '\(name)' is taken; gave \(Act.self) the id \(path) instead")
+        }
+        return ActorID(node: node, path: path)
+    }
+
+    public func actorReady<Act>(_ actor: Act) where Act: DistributedActor, ActorID == Act.ID {
+        actors.withLock { $0.entries[actor.id.path] = ActorTable.Entry(actor: actor) }
+    }
+
+    public func resignID(_ id: ActorID) {
+        actors.withLock { _ = $0.entries.removeValue(forKey: id.path) }
+    }
+
+    public func resolve<Act>(id: ActorID, as actorType: Act.Type) throws -> Act?
+    where Act: DistributedActor, ActorID == Act.ID {
+        guard id.node.address == node.address else { return nil }
+        guard id.node.incarnation == node.incarnation else {
+            throw ClusterError(.nodeGone, "actor \(id) belongs to an earlier incarnation of this node", node: node)
+        }
+        guard let actor = localActor(id.path) else {
+            throw ClusterError(.unknownActor, "no actor \(id.path) on node \(settings.name)", node: node)
+        }
+        guard let typed = actor as? Act else {
+            throw ClusterError(.unknownActor, "actor \(id.path) is a \(type(of: actor)), not a \(Act.self)", node: node)
+        }
+        return typed
+    }
+
+    func localActor(_ path: ActorID.Path) -> (any DistributedActor)? {
+        actors.withLock { $0.entries[path]?.actor }
+    }
+
+    // MARK: - Deadlines
+
+    @TaskLocal static var callDeadline: NIODeadline?
+
+    /// Runs `body` with remote calls limited to `timeout` (or less, when an enclosing deadline is
+    /// sooner). Deadlines travel with calls: a remote actor's own calls share the caller's.
+    public func withCallTimeout<T>(_ timeout: Duration, _ body: () async throws -> T) async rethrows -> T {
+        let deadline = NIODeadline.now() + TimeAmount(timeout)
+        let effective = Self.callDeadline.map { min($0, deadline) } ?? deadline
+        return try await Self.$callDeadline.withValue(effective) { try await body() }
+    }
+}
+
+/// Holds the system for the server bootstrap's initializer, which is created before the system
+/// exists. Written once in `init` before any connection can be accepted (the initializer checks
+/// for `nil`), then only read; the lock makes that visible across threads.
+private final class ServerBootstrapBox: Sendable {
+    private let storage = Mutex<ClusterSystem?>(nil)
+    var system: ClusterSystem? {
+        get { storage.withLock { $0 } }
+        set { storage.withLock { $0 = newValue } }
+    }
+}
+
+/// The actors that live on this node, held weakly.
+struct ActorTable: Sendable {
+    struct Entry: Sendable {
+        weak var actor: (any DistributedActor)?
+    }
+    var nextNumber: UInt64 = 1
+    var entries: [ActorID.Path: Entry] = [:]
+}

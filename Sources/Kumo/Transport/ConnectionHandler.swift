@@ -1,0 +1,184 @@
+import KumoCore
+import Logging
+import NIOCore
+
+/// The one channel handler of a Kumo connection: it frames the byte stream, runs the handshake,
+/// and then hands each frame to the system.
+///
+/// Everything here runs on the connection's event loop. Calls are dispatched as tasks that prefer
+/// that loop, replies complete their callers on it, and one-way messages are appended to their
+/// ports' buffers; nothing hops threads per message. Any protocol violation closes this one
+/// connection with a log line and affects nothing else.
+final class ConnectionHandler: ChannelInboundHandler {
+    typealias InboundIn = ByteBuffer
+    typealias OutboundOut = ByteBuffer
+
+    private let system: ClusterSystem
+    private var parser: FrameParser
+    private var handshake: HandshakeStateMachine
+    private var reassembler: Reassembler
+    private var connection: Connection?
+    private var targets: [UInt32: String] = [:]
+    private var handshakeTimer: Scheduled<Void>?
+    private var closing = false
+    private var logger: Logger
+
+    static let maximumTargets = 1 << 16
+
+    init(system: ClusterSystem, role: HandshakeStateMachine.Role) {
+        self.system = system
+        let settings = system.settings
+        self.parser = FrameParser(maxFrameSize: settings.maxFrameSize)
+        self.handshake = HandshakeStateMachine(
+            role: role, local: system.node, localName: settings.name, secret: settings.secret)
+        self.reassembler = Reassembler(maximumMessageSize: settings.maxMessageSize)
+        self.logger = system.logger
+    }
+
+    func channelActive(context: ChannelHandlerContext) {
+        logger[metadataKey: "kumo.peer.address"] = "\(context.remoteAddress.map { "\($0)" } ?? "?")"
+        let timeout = TimeAmount(system.settings.handshakeTimeout)
+        let channel = context.channel
+        handshakeTimer = context.eventLoop.assumeIsolated().scheduleTask(in: timeout) { [weak self] in
+            self?.abort(channel: channel, ClusterError(.handshakeFailed, "handshake did not finish within \(timeout)"))
+        }
+        if handshake.role == .initiator {
+            context.writeAndFlush(wrapOutboundOut(handshake.start()), promise: nil)
+        }
+        context.fireChannelActive()
+    }
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        guard !closing else { return }
+        parser.append(unwrapInboundIn(data))
+        do {
+            while !closing, let frame = try parser.next() {
+                if let connection {
+                    try handleEstablished(frame, connection: connection, context: context)
+                } else {
+                    handleHandshake(frame, context: context)
+                }
+            }
+        } catch let error as WireError {
+            logger.warning("closing connection: \(error)")
+            abort(channel: context.channel, ClusterError(.protocolError, error.description, node: connection?.peer.node))
+        } catch {
+            logger.warning("closing connection: \(error)")
+            abort(channel: context.channel, ClusterError(.protocolError, "\(error)", node: connection?.peer.node))
+        }
+    }
+
+    private func handleHandshake(_ frame: Frame, context: ChannelHandlerContext) {
+        let action = handshake.receive(frame) { system.admit(peer: $0) }
+        switch action {
+        case .send(let bytes):
+            context.writeAndFlush(wrapOutboundOut(bytes), promise: nil)
+        case .establish(let peer, let bytes):
+            handshakeTimer?.cancel()
+            if let bytes { context.writeAndFlush(wrapOutboundOut(bytes), promise: nil) }
+            let connection = Connection(channel: context.channel, peer: peer, settings: system.settings)
+            self.connection = connection
+            logger[metadataKey: "kumo.peer"] = "\(peer.name) \(peer.node)"
+            logger.debug("connection established")
+            system.established(connection, initiator: handshake.role == .initiator)
+        case .reject(let bytes, let error):
+            handshakeTimer?.cancel()
+            logger.warning("refused peer in handshake: \(error.message)")
+            closing = true
+            let channel = context.channel
+            context.writeAndFlush(wrapOutboundOut(bytes)).whenComplete { _ in channel.close(promise: nil) }
+            system.handshakeFailed(channel: context.channel, error)
+        case .fail(let error):
+            handshakeTimer?.cancel()
+            if error.code == .duplicateConnection {
+                logger.debug("handshake ended: \(error.message)")
+            } else {
+                logger.warning("handshake failed: \(error.message)")
+            }
+            abort(channel: context.channel, error)
+        }
+    }
+
+    private func handleEstablished(_ frame: Frame, connection: Connection, context: ChannelHandlerContext) throws {
+        switch frame.kind {
+        case .call:
+            let call = try CallMessage(body: frame.body)
+            guard let target = targets[call.target] else {
+                throw WireError(.malformed, "call uses target id \(call.target), which was never defined")
+            }
+            system.dispatch(call, target: target, from: connection)
+        case .reply:
+            connection.complete(try ReplyMessage(body: frame.body))
+        case .message:
+            let message = try PortMessage(body: frame.body)
+            system.deliver(message, from: connection)
+        case .targetDefinition:
+            let definition = try TargetDefinitionMessage(body: frame.body)
+            guard targets.count < Self.maximumTargets || targets[definition.id] != nil else {
+                throw WireError(.malformed, "more than \(Self.maximumTargets) call targets defined")
+            }
+            targets[definition.id] = definition.name
+        case .chunk:
+            let chunk = try ChunkMessage(body: frame.body, maximumTotal: system.settings.maxMessageSize)
+            if let whole = try reassembler.add(chunk) {
+                try handleEstablished(whole, connection: connection, context: context)
+            }
+        case .ping:
+            var pong = ByteBuffer()
+            let start = pong.beginFrame(.pong)
+            pong.writeImmutableBuffer(frame.body)
+            pong.endFrame(startedAt: start)
+            try connection.outbox.enqueue(pong)
+        case .pong:
+            break
+        case .goodbye:
+            logger.debug("peer said goodbye")
+            closing = true
+            connection.fail(ClusterError(.shuttingDown, "\(connection.peer.name) is shutting down", node: connection.peer.node))
+            context.close(promise: nil)
+        case .hello, .challenge, .proof, .accepted, .reject:
+            throw WireError(.malformed, "unexpected \(frame.kind) frame on an established connection")
+        }
+    }
+
+    func channelWritabilityChanged(context: ChannelHandlerContext) {
+        connection?.outbox.writabilityChanged()
+        context.fireChannelWritabilityChanged()
+    }
+
+    func channelInactive(context: ChannelHandlerContext) {
+        handshakeTimer?.cancel()
+        if let connection {
+            let error = ClusterError(.connectionLost, "connection to \(connection.peer.name) closed", node: connection.peer.node)
+            connection.fail(error)
+            system.closed(connection)
+        } else {
+            system.handshakeFailed(
+                channel: context.channel, ClusterError(.handshakeFailed, "connection closed during the handshake"))
+        }
+        context.fireChannelInactive()
+    }
+
+    func errorCaught(context: ChannelHandlerContext, error: any Error) {
+        logger.debug("connection error: \(error)")
+        abort(channel: context.channel, ClusterError(.connectionLost, "\(error)", node: connection?.peer.node))
+    }
+
+    private func abort(channel: any Channel, _ error: ClusterError) {
+        guard !closing else { return }
+        closing = true
+        if let connection {
+            connection.fail(error)
+        } else {
+            system.handshakeFailed(channel: channel, error)
+        }
+        channel.close(promise: nil)
+    }
+}
+
+extension TimeAmount {
+    init(_ duration: Duration) {
+        let (seconds, attoseconds) = duration.components
+        self = .nanoseconds(seconds * 1_000_000_000 + attoseconds / 1_000_000_000)
+    }
+}

@@ -1,0 +1,217 @@
+import DequeModule
+import KumoCore
+import NIOCore
+import Synchronization
+
+/// The write side of one connection: it batches small frames into few syscalls and sends large
+/// frames in chunks, interleaved with small ones.
+///
+/// Any thread may enqueue; the writing itself happens on the connection's event loop, once per
+/// loop tick however many frames arrived, so a burst of small messages costs one `writev`.
+/// A frame above `chunkSize` is cut into chunk frames, at most ``chunksPerRound`` of them in
+/// flight at a time; frames enqueued meanwhile are written before the next round, so a large
+/// message delays a small one by at most one round. Frames with the same ordering key as a large
+/// frame still being chunked wait for it, which keeps per-sender order. The queue is bounded:
+/// ``waitForCapacity()`` suspends senders while more than `highWater` bytes wait.
+final class Outbox: Sendable {
+    /// Chunks written per round before waiting for the kernel to take them.
+    static let chunksPerRound = 4
+
+    private struct LargeFrame {
+        var stream: UInt64
+        var remaining: ByteBuffer
+        var total: Int
+        var key: Int
+        var followers: [ByteBuffer] = []
+        var sentFirst = false
+    }
+
+    private struct State {
+        var small: ByteBuffer?
+        var large: Deque<LargeFrame> = []
+        var flushScheduled = false
+        var chunksInFlight = false
+        var queuedBytes = 0
+        var waiters: [UnsafeContinuation<Void, any Error>] = []
+        var failure: ClusterError?
+        var nextStream: UInt64 = 1
+        var targetIDs: [String: UInt32] = [:]
+    }
+
+    private let state = Mutex(State())
+    private let channel: any Channel
+    private let chunkSize: Int
+    private let highWater: Int
+
+    init(channel: any Channel, chunkSize: Int, highWater: Int) {
+        self.channel = channel
+        self.chunkSize = chunkSize
+        self.highWater = highWater
+    }
+
+    /// Suspends while the outbox holds more than its high-water mark; throws once it has failed.
+    func waitForCapacity() async throws {
+        let ready: Bool = try state.withLock { state in
+            if let failure = state.failure { throw failure }
+            return state.queuedBytes < highWater
+        }
+        if ready { return }
+        try await withUnsafeThrowingContinuation { (continuation: UnsafeContinuation<Void, any Error>) in
+            let outcome: Result<Void, ClusterError>? = state.withLock { state in
+                if let failure = state.failure { return .failure(failure) }
+                if state.queuedBytes < highWater { return .success(()) }
+                state.waiters.append(continuation)
+                return nil
+            }
+            if let outcome { continuation.resume(with: outcome.mapError { $0 as any Error }) }
+        }
+    }
+
+    /// The per-connection id of a call target. The first use of a name enqueues its definition,
+    /// under the same lock, so every frame that uses the id is written after it.
+    func targetID(for name: String) throws(ClusterError) -> UInt32 {
+        let schedule: Bool
+        let id: UInt32
+        (id, schedule) = try state.withLock { state throws(ClusterError) -> (UInt32, Bool) in
+            if let failure = state.failure { throw failure }
+            if let id = state.targetIDs[name] { return (id, false) }
+            let id = UInt32(state.targetIDs.count + 1)
+            state.targetIDs[name] = id
+            var frame = ByteBuffer()
+            TargetDefinitionMessage(id: id, name: name).write(to: &frame)
+            return (id, Self.appendSmall(frame, to: &state))
+        }
+        if schedule { scheduleFlush() }
+        return id
+    }
+
+    /// Enqueues one whole frame. Frames with equal `key` are written in the order enqueued.
+    func enqueue(_ frame: ByteBuffer, key: Int = 0) throws(ClusterError) {
+        let size = frame.readableBytes
+        let schedule: Bool = try state.withLock { state throws(ClusterError) -> Bool in
+            if let failure = state.failure { throw failure }
+            if size > chunkSize {
+                let stream = state.nextStream
+                state.nextStream &+= 1
+                state.large.append(LargeFrame(stream: stream, remaining: frame, total: size, key: key))
+                state.queuedBytes += size
+                return Self.markFlush(&state)
+            }
+            if !state.large.isEmpty, let index = state.large.lastIndex(where: { $0.key == key }) {
+                state.large[index].followers.append(frame)
+                state.queuedBytes += size
+                return false
+            }
+            return Self.appendSmall(frame, to: &state)
+        }
+        if schedule { scheduleFlush() }
+    }
+
+    private static func appendSmall(_ frame: ByteBuffer, to state: inout State) -> Bool {
+        state.queuedBytes += frame.readableBytes
+        if var small = state.small {
+            state.small = nil  // keep the storage uniquely referenced while appending
+            small.writeImmutableBuffer(frame)
+            state.small = small
+        } else {
+            state.small = frame
+        }
+        return markFlush(&state)
+    }
+
+    private static func markFlush(_ state: inout State) -> Bool {
+        if state.flushScheduled { return false }
+        state.flushScheduled = true
+        return true
+    }
+
+    private func scheduleFlush() {
+        channel.eventLoop.execute { self.flush() }
+    }
+
+    /// Called by the handler when the channel becomes writable again.
+    func writabilityChanged() {
+        if channel.isWritable {
+            let schedule = state.withLock { Self.markFlush(&$0) }
+            if schedule { scheduleFlush() }
+        }
+    }
+
+    /// Writes what is queued. Runs on the event loop.
+    private func flush() {
+        let writable = channel.isWritable
+        var chunks: [(header: ByteBuffer, payload: ByteBuffer)] = []
+        var afterChunks: [ByteBuffer] = []
+        var wakeWaiters: [UnsafeContinuation<Void, any Error>] = []
+        let small: ByteBuffer? = state.withLock { state in
+            state.flushScheduled = false
+            guard state.failure == nil, writable else { return nil }
+            let small = state.small
+            state.small = nil
+            var written = small?.readableBytes ?? 0
+            if !state.chunksInFlight && !state.large.isEmpty {
+                var budget = Self.chunksPerRound
+                while budget > 0, var frame = state.large.popFirst() {
+                    budget -= 1
+                    let count = min(chunkSize, frame.remaining.readableBytes)
+                    let payload = frame.remaining.readSlice(length: count) ?? ByteBuffer()
+                    let isLast = frame.remaining.readableBytes == 0
+                    var header = ByteBuffer()
+                    ChunkMessage.writeHeader(
+                        stream: frame.stream, isFirst: !frame.sentFirst, isLast: isLast, totalLength: frame.total,
+                        payloadLength: count, to: &header)
+                    frame.sentFirst = true
+                    chunks.append((header, payload))
+                    written += count
+                    if isLast {
+                        for follower in frame.followers { written += follower.readableBytes }
+                        afterChunks.append(contentsOf: frame.followers)
+                    } else {
+                        state.large.append(frame)  // round-robin between large frames
+                    }
+                }
+                state.chunksInFlight = !chunks.isEmpty
+            }
+            state.queuedBytes -= written
+            if state.queuedBytes < highWater, !state.waiters.isEmpty {
+                wakeWaiters = state.waiters
+                state.waiters = []
+            }
+            return small
+        }
+        for waiter in wakeWaiters { waiter.resume() }
+        guard small != nil || !chunks.isEmpty else { return }
+        if let small { channel.write(small, promise: nil) }
+        if !chunks.isEmpty {
+            let promise = channel.eventLoop.makePromise(of: Void.self)
+            for (index, chunk) in chunks.enumerated() {
+                channel.write(chunk.header, promise: nil)
+                channel.write(chunk.payload, promise: index == chunks.count - 1 ? promise : nil)
+            }
+            for follower in afterChunks { channel.write(follower, promise: nil) }
+            promise.futureResult.whenComplete { _ in
+                let schedule = self.state.withLock { state -> Bool in
+                    state.chunksInFlight = false
+                    guard !state.large.isEmpty || state.small != nil else { return false }
+                    return Self.markFlush(&state)
+                }
+                if schedule { self.flush() }
+            }
+        }
+        channel.flush()
+    }
+
+    /// Fails the outbox: queued frames are dropped and waiting senders get `error`.
+    func fail(_ error: ClusterError) {
+        let waiters: [UnsafeContinuation<Void, any Error>] = state.withLock { state in
+            if state.failure == nil { state.failure = error }
+            state.small = nil
+            state.large = []
+            state.queuedBytes = 0
+            let waiters = state.waiters
+            state.waiters = []
+            return waiters
+        }
+        for waiter in waiters { waiter.resume(throwing: error) }
+    }
+}

@@ -1,0 +1,30 @@
+import ArgumentParser
+
+@main
+struct KumoBench: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "kumo-bench",
+        abstract: "Measure Kumo between two OS processes on 127.0.0.1 (build with -c release).",
+        discussion: """
+            Each scenario starts its peer process itself (this binary, `kumo-bench peer`) and prints \
+            one JSON object per run on its own line with --json. The two processes are pinned to \
+            different CPUs unless --no-pin is given.
+            """,
+        subcommands: [
+            RTTScenario.self, ThroughputScenario.self, ConcurrentScenario.self, BulkScenario.self,
+            BaselineScenario.self, PeerCommand.self,
+        ]
+    )
+}
+
+/// Options every scenario takes.
+struct CommonOptions: ParsableArguments {
+    @Flag(help: "Print one JSON object per result line.")
+    var json = false
+
+    @Flag(inversion: .prefixedNo, help: "Pin this process to CPU 0 and the peer to CPU 1.")
+    var pin = true
+
+    @Option(help: "How many times to run the scenario (each run prints its own line).")
+    var runs = 1
+}

@@ -1,0 +1,57 @@
+import ArgumentParser
+import Kumo
+import Logging
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// `kumo-bench peer`: the far end of a scenario, started by the scenario itself.
+struct PeerCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "peer", abstract: "The peer process of a scenario (started by the scenarios).", shouldDisplay: false)
+
+    @Option(help: "kumo or tcp.")
+    var mode: String = "kumo"
+
+    @Option(help: "CPU to pin to, or -1.")
+    var cpu: Int = -1
+
+    @Option(help: "Cluster secret.")
+    var secret: String = "kumo-bench"
+
+    func run() async throws {
+        if cpu >= 0 { pinProcess(toCPU: cpu) }
+        switch mode {
+        case "tcp":
+            try RawTCPEcho.serve()
+        default:
+            var settings = ClusterSettings(name: "bench-peer", secret: secret)
+            var logger = Logger(label: "kumo")
+            logger.logLevel = .error
+            settings.logger = logger
+            let system = try await ClusterSystem(settings: settings)
+            let target = system.withActorName("bench") { BenchTarget(actorSystem: system) }
+            print("kumo-bench peer ready: \(system.node.address.port) \(system.node.incarnation)")
+            fflush(nil)
+            // Run until the scenario closes our stdin (or kills us).
+            await waitForStandardInputToClose()
+            withExtendedLifetime(target) {}
+            await system.shutdown()
+        }
+    }
+}
+
+/// Blocks a background thread on stdin until it closes.
+func waitForStandardInputToClose() async {
+    await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
+        let thread = Thread {
+            var byte: UInt8 = 0
+            while read(0, &byte, 1) > 0 {}
+            continuation.resume()
+        }
+        thread.start()
+    }
+}
+
+import Foundation

@@ -1,0 +1,161 @@
+import Foundation
+import ArgumentParser
+import Kumo
+import KumoExamples
+import KumoTestKit
+import Logging
+
+/// `kumo demo`: a three-node cluster on loopback — two `kumo node` processes and this one —
+/// showing what the runtime does, step by step.
+struct DemoCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "demo",
+        abstract: "Start a local three-node cluster on loopback and show remote calls between the nodes."
+    )
+
+    @Option(help: "Log level of the demo's own node.")
+    var logLevel: String = "error"
+
+    func run() async throws {
+        let secret = "demo-" + String(UInt64.random(in: 1...UInt64.max), radix: 36)
+        let kumo = siblingExecutable(named: "kumo", override: "KUMO_BINARY")
+        let clock = ContinuousClock()
+
+        section("Starting a local cluster: two `kumo node` processes and this process")
+        var children: [String: ChildProcess] = [:]
+        for name in ["alpha", "beta"] {
+            let child = try await ChildProcess.launch(
+                executable: kumo,
+                arguments: ["node", "--name", name, "--port", "0", "--secret", secret, "--log-level", "error"],
+                readyPrefix: "kumo node ready: ")
+            children[name] = child
+            say("started \(name) (pid \(child.pid)): \(child.readyLine)")
+        }
+        defer { for child in children.values { child.kill() } }
+
+        var settings = ClusterSettings(name: "conductor", secret: secret)
+        var logger = Logger(label: "kumo")
+        logger.logLevel = Logger.Level(rawValue: logLevel) ?? .error
+        settings.logger = logger
+        let system = try await ClusterSystem(settings: settings)
+        say("started conductor (this process) on \(system.node.address)")
+
+        var greeters: [String: Greeter] = [:]
+        var recorders: [String: Recorder] = [:]
+        for (name, child) in children.sorted(by: { $0.key < $1.key }) {
+            guard let address = child.readyLine.split(separator: " ").first(where: { $0.hasPrefix("address=") })
+                .flatMap({ NodeAddress(parsing: $0.dropFirst("address=".count)) })
+            else { throw ValidationError("cannot read the address of \(name) from '\(child.readyLine)'") }
+            let start = clock.now
+            let peer = try await system.connect(to: address)
+            say("connected to \(name) at \(peer) — handshake with HMAC challenge–response in \(format(clock.now - start))")
+            greeters[name] = try Greeter.resolve(id: .named("greeter", on: peer), using: system)
+            recorders[name] = try Recorder.resolve(id: .named("recorder", on: peer), using: system)
+        }
+        guard let alpha = greeters["alpha"], let beta = greeters["beta"], let alphaRecorder = recorders["alpha"],
+              let betaRecorder = recorders["beta"]
+        else { throw ValidationError("the cluster did not start") }
+
+        section("Remote calls of distributed funcs")
+        for (name, greeter) in [("alpha", alpha), ("beta", beta)] {
+            let start = clock.now
+            let reply = try await greeter.greet("Kumo")
+            say("\(name).greet(\"Kumo\") → \"\(reply)\" in \(format(clock.now - start))")
+        }
+        let start = clock.now
+        for value in 0..<1000 { try await alphaRecorder.record(value) }
+        let elapsed = clock.now - start
+        let recorded = try await alphaRecorder.recorded()
+        say("1,000 sequential calls to alpha.record(_:) in \(format(elapsed)) (\(format(elapsed / 1000)) each); in order: \(recorded == Array(0..<1000))")
+        let generic: [String: [Int]] = try await betaRecorder.echo(["primes": [2, 3, 5, 7], "empty": []])
+        say("beta.echo(_:) of a generic [String: [Int]] → \(generic.sorted { $0.key < $1.key })")
+
+        section("Errors thrown remotely come back with their type, message and node")
+        do {
+            _ = try await alpha.fail("out of coffee")
+        } catch let error as GreeterError {
+            say("alpha.fail(_:) threw \(type(of: error)): \(error)")
+        }
+
+        section("Deadlines")
+        do {
+            _ = try await system.withCallTimeout(.milliseconds(100)) {
+                try await beta.sleep(milliseconds: 2000)
+            }
+        } catch let error as ClusterError {
+            say("beta.sleep(2000 ms) with a 100 ms deadline → \(error.code): \(error.message)")
+        }
+
+        section("A typed channel: beta streams one-way messages to a port on this node")
+        let (sendPort, receivePort) = try system.makeChannel(of: Int.self)
+        try await betaRecorder.stream(count: 10_000, to: sendPort)
+        var received: [Int] = []
+        for await value in receivePort {
+            received.append(value)
+            if received.count == 10_000 { break }
+        }
+        say("received \(received.count) messages from beta, in order: \(received == Array(0..<10_000))")
+
+        section("A large argument is sent in chunks while small calls keep flowing")
+        let big = [UInt8](repeating: 7, count: 32 << 20)
+        let bulkStart = clock.now
+        async let counted = alphaRecorder.count(big)
+        var smallCalls = 0
+        var slowest = Duration.zero
+        while clock.now - bulkStart < .milliseconds(30) || smallCalls < 5 {
+            let callStart = clock.now
+            _ = try await alpha.greetings()
+            slowest = max(slowest, clock.now - callStart)
+            smallCalls += 1
+            if smallCalls > 100_000 { break }
+        }
+        let count = try await counted
+        say("alpha counted \(count) bytes (32 MiB) in \(format(clock.now - bulkStart)); \(smallCalls) small calls meanwhile, slowest \(format(slowest))")
+
+        section("A node dies: calls to it fail fast")
+        children["beta"]?.kill()
+        _ = await children["beta"]?.waitForExit(timeout: .seconds(5))
+        let failStart = clock.now
+        do {
+            _ = try await beta.greet("anyone there?")
+            say("unexpected: beta answered after SIGKILL")
+        } catch let error as ClusterError {
+            say("beta was killed (SIGKILL); beta.greet(_:) failed in \(format(clock.now - failStart)) with \(error.code): \(error.message)")
+        }
+
+        section("A node with the wrong secret can call nothing")
+        var intruderSettings = ClusterSettings(name: "intruder", secret: "not-the-secret")
+        intruderSettings.logger = logger
+        let intruder = try await ClusterSystem(settings: intruderSettings)
+        do {
+            let peer = try await intruder.connect(to: alpha.id.node.address)
+            say("unexpected: the intruder connected to \(peer)")
+        } catch let error as ClusterError {
+            say("intruder → alpha refused: \(error.code): \(error.message)")
+        }
+        await intruder.shutdown()
+
+        section("Graceful shutdown")
+        await system.shutdown()
+        children["alpha"]?.terminate()
+        let status = await children["alpha"]?.waitForExit(timeout: .seconds(10))
+        say("alpha got SIGTERM and exited with status \(status.map(String.init) ?? "?")")
+        say("demo finished")
+    }
+}
+
+private func section(_ title: String) {
+    print("\n== \(title)")
+}
+
+private func say(_ line: String) {
+    print("  ✓ \(line)")
+    flushStandardOutput()
+}
+
+private func format(_ duration: Duration) -> String {
+    let micros = Double(duration.components.seconds) * 1e6 + Double(duration.components.attoseconds) / 1e12
+    if micros < 1000 { return String(format: "%.0f µs", micros) }
+    if micros < 1_000_000 { return String(format: "%.1f ms", micros / 1000) }
+    return String(format: "%.2f s", micros / 1_000_000)
+}

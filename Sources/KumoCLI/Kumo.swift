@@ -1,0 +1,10 @@
+import ArgumentParser
+
+@main
+struct KumoCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "kumo",
+        abstract: "Run Kumo cluster nodes and the local demo.",
+        subcommands: [NodeCommand.self, DemoCommand.self]
+    )
+}

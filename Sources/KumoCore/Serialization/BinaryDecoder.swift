@@ -1,0 +1,47 @@
+import NIOCore
+
+/// Decodes values written by ``BinaryEncoder``.
+///
+/// Decoding never trusts the input: every length is checked against the bytes that remain
+/// before anything is read or allocated, nesting is limited by ``maxDepth``, and malformed input
+/// of any kind results in a thrown `DecodingError`, never a crash.
+///
+/// Errors are Swift's `DecodingError` (`dataCorrupted`, `typeMismatch`, `keyNotFound`,
+/// `valueNotFound`). Their `codingPath` leads to the failing field and their `debugDescription`
+/// names the type being decoded, the field and the containing type, for example
+/// `cannot decode Int for field 'age' of Person: truncated input (needed 1 more byte)`.
+public struct BinaryDecoder: Sendable {
+    /// The deepest nesting of values (structs, classes, enums, collections) accepted; deeper input
+    /// throws `DecodingError.dataCorrupted` instead of recursing further.
+    public var maxDepth: Int
+
+    /// Creates a decoder.
+    ///
+    /// - Parameter maxDepth: The nesting limit; 256 by default.
+    public init(maxDepth: Int = 256) {
+        self.maxDepth = maxDepth
+    }
+
+    /// Decodes one value of `type` from all readable bytes of `buffer`.
+    ///
+    /// - Parameters:
+    ///   - type: The type to decode.
+    ///   - buffer: The bytes to decode; its reader index is not moved.
+    /// - Returns: The decoded value.
+    /// - Throws: `DecodingError` if the input is truncated, malformed, does not match `type`, or
+    ///   has bytes left over after the value; any error thrown by `type`'s `init(from:)`.
+    public func decode<T: Decodable>(_ type: T.Type, from buffer: ByteBuffer) throws -> T {
+        let maxDepth = self.maxDepth
+        return try buffer.withUnsafeReadableBytes { bytes throws -> T in
+            let state = BinaryDecoderState(bytes: bytes, maxDepth: maxDepth)
+            defer { state.invalidate() }
+            do {
+                let (value, end) = try state.decodeValue(T.self, start: 0, limit: bytes.count)
+                guard end == bytes.count else { throw CoderFault.trailingBytes(bytes.count - end) }
+                return value
+            } catch {
+                throw CoderErrors.finalize(error, type: T.self)
+            }
+        }
+    }
+}

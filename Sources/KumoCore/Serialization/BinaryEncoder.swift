@@ -1,0 +1,49 @@
+import NIOCore
+
+/// Encodes `Encodable` values into Kumo's compact binary format.
+///
+/// The format is not self-describing for values (a decoder must know the type it reads) but
+/// tags the fields of keyed containers, so types can gain and lose fields over time: unknown
+/// fields are skipped and absent optional fields decode as `nil`. See `docs/serialization.md`
+/// for the byte-level specification.
+///
+/// `[UInt8]`, `ContiguousArray<UInt8>` and `Data` are written as one length-prefixed block of raw
+/// bytes (a single copy), so large binary payloads encode at memory-copy speed.
+///
+/// ```swift
+/// let bytes = try BinaryEncoder().encode(person)
+/// let back = try BinaryDecoder().decode(Person.self, from: bytes)
+/// ```
+public struct BinaryEncoder: Sendable {
+    /// Creates an encoder. It holds no state; one instance may be shared freely.
+    public init() {}
+
+    /// Appends the encoding of `value` to `buffer`.
+    ///
+    /// - Parameters:
+    ///   - value: The value to encode.
+    ///   - buffer: The buffer to append to; its existing bytes are left untouched.
+    /// - Throws: `EncodingError` if `value`'s `encode(to:)` misuses its containers (for example
+    ///   writes to a container after a sibling container was written to) or a container exceeds
+    ///   4 GiB, or any error `value` itself throws. On error the buffer may hold a partial encoding
+    ///   after its original bytes.
+    public func encode<T: Encodable>(_ value: T, into buffer: inout ByteBuffer) throws {
+        let state = BinaryEncoderState()
+        // Move the caller's buffer into the state (and back) without sharing its storage, so
+        // writes never trigger a copy-on-write.
+        swap(&state.buffer, &buffer)
+        defer { swap(&state.buffer, &buffer) }
+        try state.encodeTopLevel(value)
+    }
+
+    /// Returns the encoding of `value` in a new buffer.
+    ///
+    /// - Parameter value: The value to encode.
+    /// - Returns: A buffer whose readable bytes are exactly the encoding of `value`.
+    /// - Throws: See ``encode(_:into:)``.
+    public func encode<T: Encodable>(_ value: T) throws -> ByteBuffer {
+        var buffer = ByteBufferAllocator().buffer(capacity: BinaryEncoderState.initialCapacity(for: value))
+        try self.encode(value, into: &buffer)
+        return buffer
+    }
+}

@@ -1,0 +1,246 @@
+import NIOCore
+
+/// The body of a `call` frame, parsed: everything before the arguments, plus the arguments as
+/// slices of the frame (no copy).
+///
+/// Layout: `callID varint | flags u8 | target varint | actorPath | deadlineMillis varint |
+/// substitutionCount varint | substitution* string | argumentCount varint |
+/// argument* (u32 big-endian length, bytes)`.
+public struct CallMessage: Sendable {
+    /// Flags of a call.
+    public struct Flags: OptionSet, Sendable, Hashable {
+        public let rawValue: UInt8
+        public init(rawValue: UInt8) { self.rawValue = rawValue }
+        /// The caller awaits no reply (reserved for one-way calls).
+        public static let oneWay = Flags(rawValue: 1)
+    }
+
+    /// The caller's id for this call on this connection; the reply carries it back.
+    public var callID: UInt64
+    /// Call flags.
+    public var flags: Flags
+    /// The interned id of the call target (see `targetDefinition` frames).
+    public var target: UInt32
+    /// The actor to call, on the receiving node.
+    public var actor: ActorID.Path
+    /// Milliseconds left until the caller gives up, when the call was sent; 0 means none.
+    public var deadlineMillis: UInt64
+    /// Stable names of the generic substitutions, in order.
+    public var substitutions: [String]
+    /// The encoded arguments, in order.
+    public var arguments: [ByteBuffer]
+
+    /// The largest number of arguments or substitutions a call may carry.
+    public static let maximumArguments = 1024
+
+    /// Parses a call body.
+    public init(body: ByteBuffer) throws(WireError) {
+        var body = body
+        callID = try body.readWireVarint()
+        flags = Flags(rawValue: try body.readWireInteger(as: UInt8.self, "call flags"))
+        target = UInt32(try body.readWireLength(limit: Int(UInt32.max), "target id"))
+        actor = try body.readWireActorPath()
+        deadlineMillis = try body.readWireVarint()
+        let substitutionCount = try body.readWireLength(limit: Self.maximumArguments, "substitution count")
+        var substitutions: [String] = []
+        substitutions.reserveCapacity(substitutionCount)
+        for _ in 0..<substitutionCount {
+            substitutions.append(try body.readWireString("generic substitution"))
+        }
+        self.substitutions = substitutions
+        let argumentCount = try body.readWireLength(limit: Self.maximumArguments, "argument count")
+        var arguments: [ByteBuffer] = []
+        arguments.reserveCapacity(argumentCount)
+        for index in 0..<argumentCount {
+            let length = try body.readWireInteger(as: UInt32.self, "length of argument \(index)")
+            arguments.append(try body.readWireSlice(Int(length), "argument \(index)"))
+        }
+        self.arguments = arguments
+        guard body.readableBytes == 0 else {
+            throw WireError(.malformed, "\(body.readableBytes) stray bytes after the last argument")
+        }
+    }
+
+    /// Writes the part of a call body before the arguments (without the argument count).
+    public static func writeHeader(
+        callID: UInt64, flags: Flags, target: UInt32, actor: ActorID.Path, deadlineMillis: UInt64,
+        substitutions: [String], to buffer: inout ByteBuffer
+    ) {
+        buffer.writeWireVarint(callID)
+        buffer.writeInteger(flags.rawValue)
+        buffer.writeWireVarint(UInt64(target))
+        buffer.writeWireActorPath(actor)
+        buffer.writeWireVarint(deadlineMillis)
+        buffer.writeWireVarint(substitutions.count)
+        for name in substitutions { buffer.writeWireString(name) }
+    }
+}
+
+/// A `targetDefinition` frame: binds a per-connection id to a call target's name.
+///
+/// Layout: `id varint | name string`. Sent once per connection and target, before the first
+/// call that uses the id.
+public struct TargetDefinitionMessage: Sendable, Hashable {
+    public var id: UInt32
+    public var name: String
+
+    public init(id: UInt32, name: String) {
+        self.id = id
+        self.name = name
+    }
+
+    public func write(to buffer: inout ByteBuffer) {
+        let start = buffer.beginFrame(.targetDefinition)
+        buffer.writeWireVarint(UInt64(id))
+        buffer.writeWireString(name)
+        buffer.endFrame(startedAt: start)
+    }
+
+    public init(body: ByteBuffer) throws(WireError) {
+        var body = body
+        id = UInt32(try body.readWireLength(limit: Int(UInt32.max), "target id"))
+        name = try body.readWireString("target name")
+    }
+}
+
+/// The status byte of a reply.
+public enum ReplyStatus: UInt8, Sendable {
+    /// The call returned a value; the payload is its encoding.
+    case value = 0
+    /// The call returned `Void`; no payload.
+    case void = 1
+    /// The call failed; the payload is a ``RemoteErrorEnvelope``.
+    case error = 2
+}
+
+/// The header of a `reply` frame: `callID varint | status u8`, then the payload.
+public struct ReplyMessage: Sendable {
+    public var callID: UInt64
+    public var status: ReplyStatus
+    public var payload: ByteBuffer
+
+    public init(body: ByteBuffer) throws(WireError) {
+        var body = body
+        callID = try body.readWireVarint()
+        let raw = try body.readWireInteger(as: UInt8.self, "reply status")
+        guard let status = ReplyStatus(rawValue: raw) else {
+            throw WireError(.malformed, "unknown reply status \(raw)")
+        }
+        self.status = status
+        payload = body
+    }
+
+    /// Begins a reply frame; the caller appends the payload and ends the frame.
+    public static func begin(callID: UInt64, status: ReplyStatus, in buffer: inout ByteBuffer) -> Int {
+        let start = buffer.beginFrame(.reply)
+        buffer.writeWireVarint(callID)
+        buffer.writeInteger(status.rawValue)
+        return start
+    }
+}
+
+/// A failed call as it crosses the wire.
+///
+/// Layout: `code u8 | node | errorType string | message string | hasPayload u8 |
+/// [payloadType string | payload varint-length bytes]`. When the thrown error's type is
+/// `Codable`, the payload is its binary encoding and `payloadType` the name the caller resolves the
+/// type by, so the caller can re-throw it as itself.
+public struct RemoteErrorEnvelope: Sendable {
+    public var code: UInt8
+    public var node: NodeID
+    public var errorType: String
+    public var message: String
+    public var payloadType: String?
+    public var payload: ByteBuffer?
+
+    public init(code: UInt8, node: NodeID, errorType: String, message: String, payloadType: String? = nil, payload: ByteBuffer? = nil) {
+        self.code = code
+        self.node = node
+        self.errorType = errorType
+        self.message = message
+        self.payloadType = payloadType
+        self.payload = payload
+    }
+
+    public func write(to buffer: inout ByteBuffer) {
+        buffer.writeInteger(code)
+        buffer.writeWireNodeID(node)
+        buffer.writeWireString(errorType)
+        buffer.writeWireString(message)
+        if let payload, let payloadType {
+            buffer.writeInteger(UInt8(1))
+            buffer.writeWireString(payloadType)
+            buffer.writeWireVarint(payload.readableBytes)
+            buffer.writeImmutableBuffer(payload)
+        } else {
+            buffer.writeInteger(UInt8(0))
+        }
+    }
+
+    public init(body: ByteBuffer) throws(WireError) {
+        var body = body
+        code = try body.readWireInteger(as: UInt8.self, "error code")
+        node = try body.readWireNodeID()
+        errorType = try body.readWireString("error type")
+        message = try body.readWireString("error message")
+        if try body.readWireInteger(as: UInt8.self, "error payload flag") == 1 {
+            payloadType = try body.readWireString("error payload type")
+            let length = try body.readWireLength(limit: body.readableBytes, "error payload length")
+            payload = try body.readWireSlice(length, "error payload")
+        } else {
+            payloadType = nil
+            payload = nil
+        }
+    }
+}
+
+/// A `message` frame: a one-way message to a port. Layout: `port varint | payload`.
+public struct PortMessage: Sendable {
+    public var port: UInt64
+    public var payload: ByteBuffer
+
+    public init(body: ByteBuffer) throws(WireError) {
+        var body = body
+        port = try body.readWireVarint()
+        payload = body
+    }
+}
+
+/// A `chunk` frame: one piece of a large frame sent in pieces so small frames can pass between.
+///
+/// Layout: `stream varint | flags u8 (1 = first, 2 = last) | [total length varint, if first] |
+/// bytes`. The pieces of one stream, concatenated, are a whole frame (length prefix included).
+public struct ChunkMessage: Sendable {
+    public static let firstFlag: UInt8 = 1
+    public static let lastFlag: UInt8 = 2
+
+    public var stream: UInt64
+    public var isFirst: Bool
+    public var isLast: Bool
+    /// The length of the whole frame, on the first chunk.
+    public var totalLength: Int?
+    public var bytes: ByteBuffer
+
+    public init(body: ByteBuffer, maximumTotal: Int) throws(WireError) {
+        var body = body
+        stream = try body.readWireVarint()
+        let flags = try body.readWireInteger(as: UInt8.self, "chunk flags")
+        isFirst = flags & Self.firstFlag != 0
+        isLast = flags & Self.lastFlag != 0
+        totalLength = isFirst ? try body.readWireLength(limit: maximumTotal, "chunked frame length") : nil
+        bytes = body
+    }
+
+    /// Writes a chunk frame header; `bytes.count` bytes of payload must follow.
+    public static func writeHeader(
+        stream: UInt64, isFirst: Bool, isLast: Bool, totalLength: Int, payloadLength: Int, to buffer: inout ByteBuffer
+    ) {
+        var header = ByteBuffer()
+        header.writeWireVarint(stream)
+        header.writeInteger((isFirst ? firstFlag : 0) | (isLast ? lastFlag : 0))
+        if isFirst { header.writeWireVarint(totalLength) }
+        buffer.writeInteger(UInt32(1 + header.readableBytes + payloadLength))
+        buffer.writeInteger(FrameKind.chunk.rawValue)
+        buffer.writeBuffer(&header)
+    }
+}

@@ -1,0 +1,199 @@
+import Foundation
+import Synchronization
+
+/// An OS process started for a multi-process test, a benchmark peer or the demo, that announces
+/// readiness with a line on its standard output.
+///
+/// The process is killed when the `ChildProcess` is deinitialized, so a failing test never leaves
+/// it behind. Its output (stdout and stderr) is kept, the last 200 lines, for diagnostics.
+public final class ChildProcess: Sendable {
+    /// The process id.
+    public let pid: Int32
+    /// The rest of the line that announced readiness (after the prefix).
+    public let readyLine: String
+    private let process: Mutex<Process>
+    private let output: OutputLog
+
+    /// Launches `executable` and waits until it prints a line starting with `readyPrefix`.
+    /// - Throws: ``ChildProcessError`` if it exits or stays silent for `timeout`.
+    public static func launch(
+        executable: String, arguments: [String], readyPrefix: String, timeout: Duration = .seconds(20),
+        environment: [String: String]? = nil
+    ) async throws -> ChildProcess {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: executable)
+        process.arguments = arguments
+        if let environment {
+            process.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 }
+        }
+        let stdout = Pipe()
+        let stderr = Pipe()
+        process.standardOutput = stdout
+        process.standardError = stderr
+        // A pipe we hold open: a child may watch its stdin to exit when its parent dies.
+        let stdin = Pipe()
+        process.standardInput = stdin
+        let output = OutputLog()
+        let ready = ReadySignal()
+        try process.run()
+        let pid = process.processIdentifier
+        output.drain(stdout.fileHandleForReading, readyPrefix: readyPrefix, ready: ready)
+        output.drain(stderr.fileHandleForReading, readyPrefix: nil, ready: nil)
+        let line: String? = await withTaskGroup(of: String?.self) { group in
+            group.addTask { await ready.wait() }
+            group.addTask {
+                try? await Task.sleep(for: timeout)
+                return nil
+            }
+            let first = await group.next() ?? nil
+            group.cancelAll()
+            ready.fire(nil)
+            return first
+        }
+        let child = ChildProcess(
+            pid: pid, readyLine: line ?? "", process: process, output: output, stdin: stdin.fileHandleForWriting)
+        guard line != nil else {
+            child.kill()
+            throw ChildProcessError(
+                message: "\(executable) \(arguments.joined(separator: " ")) did not print '\(readyPrefix)' within \(timeout)",
+                output: output.lines)
+        }
+        return child
+    }
+
+    private let stdin: Mutex<FileHandle?>
+
+    private init(pid: Int32, readyLine: String, process: Process, output: OutputLog, stdin: FileHandle) {
+        self.pid = pid
+        self.readyLine = readyLine
+        self.process = Mutex(process)
+        self.output = output
+        self.stdin = Mutex(stdin)
+    }
+
+    /// Closes the child's standard input (children that watch it take this as "stop").
+    public func closeStandardInput() {
+        stdin.withLock { handle in
+            try? handle?.close()
+            handle = nil
+        }
+    }
+
+    deinit {
+        kill()
+        closeStandardInput()
+    }
+
+    /// Whether the process still runs.
+    public var isRunning: Bool { process.withLock { $0.isRunning } }
+
+    /// Sends `signal` to the process.
+    public func signal(_ signal: Int32) {
+        process.withLock { process in
+            if process.isRunning { _ = Foundation.kill(process.processIdentifier, signal) }
+        }
+    }
+
+    /// Kills the process at once (SIGKILL), as a crash would.
+    public func kill() { signal(SIGKILL) }
+
+    /// Asks the process to stop (SIGTERM).
+    public func terminate() { signal(SIGTERM) }
+
+    /// Waits for the process to exit and returns its exit status, or `nil` after `timeout`.
+    public func waitForExit(timeout: Duration = .seconds(10)) async -> Int32? {
+        let clock = ContinuousClock()
+        let end = clock.now + timeout
+        while clock.now < end {
+            let status: Int32? = process.withLock { $0.isRunning ? nil : $0.terminationStatus }
+            if let status { return status }
+            try? await Task.sleep(for: .milliseconds(10))
+        }
+        return nil
+    }
+
+    /// The last lines the process printed.
+    public var outputLines: [String] { output.lines }
+}
+
+/// A child process failed to start or to announce readiness.
+public struct ChildProcessError: Error, CustomStringConvertible {
+    public var message: String
+    public var output: [String]
+    public var description: String {
+        "\(message)\n--- its output ---\n\(output.joined(separator: "\n"))"
+    }
+}
+
+private final class ReadySignal: Sendable {
+    private let state = Mutex<(fired: Bool, line: String?, waiter: CheckedContinuation<String?, Never>?)>((false, nil, nil))
+
+    func fire(_ line: String?) {
+        let waiter: CheckedContinuation<String?, Never>? = state.withLock { state in
+            guard !state.fired else { return nil }
+            state.fired = true
+            state.line = line
+            defer { state.waiter = nil }
+            return state.waiter
+        }
+        waiter?.resume(returning: line)
+    }
+
+    func wait() async -> String? {
+        await withCheckedContinuation { continuation in
+            let now: (Bool, String?) = state.withLock { state in
+                if state.fired { return (true, state.line) }
+                state.waiter = continuation
+                return (false, nil)
+            }
+            if now.0 { continuation.resume(returning: now.1) }
+        }
+    }
+}
+
+private final class OutputLog: Sendable {
+    private let storage = Mutex<[String]>([])
+
+    var lines: [String] { storage.withLock { $0 } }
+
+    func drain(_ handle: FileHandle, readyPrefix: String?, ready: ReadySignal?) {
+        let thread = Thread { [self] in
+            var pending = Data()
+            while true {
+                let data = handle.availableData
+                if data.isEmpty { break }
+                pending.append(data)
+                while let newline = pending.firstIndex(of: UInt8(ascii: "\n")) {
+                    let line = String(decoding: pending[pending.startIndex..<newline], as: UTF8.self)
+                    pending.removeSubrange(pending.startIndex...newline)
+                    self.storage.withLock { lines in
+                        lines.append(line)
+                        if lines.count > 200 { lines.removeFirst(lines.count - 200) }
+                    }
+                    if let readyPrefix, line.hasPrefix(readyPrefix) {
+                        ready?.fire(String(line.dropFirst(readyPrefix.count)))
+                    }
+                }
+            }
+            ready?.fire(nil)
+        }
+        thread.start()
+    }
+}
+
+/// The path of an executable built beside the running one (tests find `kumo` this way), or the
+/// value of the environment variable `override` when set.
+public func siblingExecutable(named name: String, override: String? = nil) -> String {
+    if let override, let value = ProcessInfo.processInfo.environment[override], !value.isEmpty {
+        return value
+    }
+    let me = (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")) ?? CommandLine.arguments[0]
+    var directory = URL(fileURLWithPath: me).deletingLastPathComponent()
+    // Test bundles on Darwin live one level deeper (Foo.xctest/Contents/MacOS).
+    for _ in 0..<4 {
+        let candidate = directory.appendingPathComponent(name).path
+        if FileManager.default.isExecutableFile(atPath: candidate) { return candidate }
+        directory = directory.deletingLastPathComponent()
+    }
+    return URL(fileURLWithPath: me).deletingLastPathComponent().appendingPathComponent(name).path
+}

@@ -1,0 +1,128 @@
+import KumoCore
+import NIOCore
+import Testing
+
+@Suite("Wire format")
+struct WireTests {
+    func frame(_ kind: FrameKind, _ body: [UInt8]) -> ByteBuffer {
+        var buffer = ByteBuffer()
+        let start = buffer.beginFrame(kind)
+        buffer.writeBytes(body)
+        buffer.endFrame(startedAt: start)
+        return buffer
+    }
+
+    @Test("frames split at every byte boundary are reassembled")
+    func splitFrames() throws {
+        var stream = ByteBuffer()
+        stream.writeImmutableBuffer(frame(.ping, [1, 2, 3]))
+        stream.writeImmutableBuffer(frame(.call, Array(repeating: 9, count: 300)))
+        stream.writeImmutableBuffer(frame(.pong, []))
+        let bytes = Array(stream.readableBytesView)
+        for split in 0...bytes.count {
+            var parser = FrameParser(maxFrameSize: 1024)
+            var kinds: [FrameKind] = []
+            parser.append(ByteBuffer(bytes: bytes[..<split]))
+            while let frame = try parser.next() { kinds.append(frame.kind) }
+            parser.append(ByteBuffer(bytes: bytes[split...]))
+            while let frame = try parser.next() { kinds.append(frame.kind) }
+            #expect(kinds == [.ping, .call, .pong])
+            #expect(parser.bufferedBytes == 0)
+        }
+    }
+
+    @Test("a length above the maximum is refused before any body arrives")
+    func oversized() {
+        var parser = FrameParser(maxFrameSize: 1000)
+        var buffer = ByteBuffer()
+        buffer.writeInteger(UInt32(1001))
+        parser.append(buffer)
+        #expect(throws: WireError.self) { try parser.next() }
+    }
+
+    @Test("unknown kinds and zero lengths are errors")
+    func unknownKind() {
+        var parser = FrameParser(maxFrameSize: 1000)
+        parser.append(ByteBuffer(bytes: [0, 0, 0, 1, 0xEE]))
+        #expect(throws: WireError.self) { try parser.next() }
+        var zero = FrameParser(maxFrameSize: 1000)
+        zero.append(ByteBuffer(bytes: [0, 0, 0, 0]))
+        #expect(throws: WireError.self) { try zero.next() }
+    }
+
+    @Test("varints round-trip at their edges and overlong ones are refused")
+    func varints() throws {
+        for value: UInt64 in [0, 1, 127, 128, 255, 300, 16_383, 16_384, UInt64(UInt32.max), .max - 1, .max] {
+            var buffer = ByteBuffer()
+            buffer.writeWireVarint(value)
+            #expect(try buffer.readWireVarint() == value)
+            #expect(buffer.readableBytes == 0)
+        }
+        var overlong = ByteBuffer(bytes: Array(repeating: 0xFF, count: 11))
+        #expect(throws: WireError.self) { try overlong.readWireVarint() }
+        var overflow = ByteBuffer(bytes: Array(repeating: 0xFF, count: 9) + [0x02])
+        #expect(throws: WireError.self) { try overflow.readWireVarint() }
+    }
+
+    @Test("handshake and call messages round-trip")
+    func messages() throws {
+        let node = NodeID(address: NodeAddress(host: "127.0.0.1", port: 7000), incarnation: 0xABCDEF)
+        let hello = HelloMessage(
+            minimumVersion: .minimumSupported, maximumVersion: .current, node: node, name: "alpha",
+            nonce: Array(repeating: 5, count: 32))
+        var buffer = ByteBuffer()
+        hello.write(to: &buffer)
+        var parser = FrameParser(maxFrameSize: 1 << 16)
+        parser.append(buffer)
+        let parsed = try #require(try parser.next())
+        #expect(try HelloMessage(body: parsed.body) == hello)
+
+        var envelopeBuffer = ByteBuffer()
+        RemoteErrorEnvelope(code: 9, node: node, errorType: "M.E", message: "bad", payloadType: "T", payload: ByteBuffer(bytes: [1, 2]))
+            .write(to: &envelopeBuffer)
+        let envelope = try RemoteErrorEnvelope(body: envelopeBuffer)
+        #expect(envelope.code == 9 && envelope.node == node && envelope.errorType == "M.E" && envelope.message == "bad")
+        #expect(envelope.payload.map { Array($0.readableBytesView) } == [1, 2])
+    }
+
+    @Test("random and truncated bytes never crash the frame and message parsers")
+    func fuzz() {
+        var generator = SplitMix(seed: 0x5EED)
+        for round in 0..<20_000 {
+            let count = Int(generator.next() % 96)
+            var bytes = (0..<count).map { _ in UInt8(truncatingIfNeeded: generator.next()) }
+            if round % 3 == 0, count > 5 {
+                // Plausible frames: a small length and a known kind.
+                bytes[0] = 0; bytes[1] = 0; bytes[2] = 0; bytes[3] = UInt8(count - 4)
+                bytes[4] = FrameKind.allCases[Int(generator.next() % UInt64(FrameKind.allCases.count))].rawValue
+            }
+            var parser = FrameParser(maxFrameSize: 4096)
+            parser.append(ByteBuffer(bytes: bytes))
+            while let frame = try? parser.next() {
+                _ = try? HelloMessage(body: frame.body)
+                _ = try? ChallengeMessage(body: frame.body)
+                _ = try? ProofMessage(body: frame.body)
+                _ = try? RejectMessage(body: frame.body)
+                _ = try? CallMessage(body: frame.body)
+                _ = try? ReplyMessage(body: frame.body)
+                _ = try? PortMessage(body: frame.body)
+                _ = try? ChunkMessage(body: frame.body, maximumTotal: 1 << 20)
+                _ = try? TargetDefinitionMessage(body: frame.body)
+                _ = try? RemoteErrorEnvelope(body: frame.body)
+            }
+        }
+    }
+}
+
+/// A small deterministic generator for fuzz-style tests.
+struct SplitMix {
+    var state: UInt64
+    init(seed: UInt64) { state = seed }
+    mutating func next() -> UInt64 {
+        state &+= 0x9E37_79B9_7F4A_7C15
+        var z = state
+        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+        return z ^ (z >> 31)
+    }
+}

@@ -1,0 +1,77 @@
+import Distributed
+@testable import Kumo
+import KumoCore
+import KumoTestKit
+import NIOCore
+import Testing
+
+struct SentShape: Codable, Sendable { var name: String; var age: String }
+struct ExpectedShape: Codable, Sendable { var name: String; var age: Int }
+
+@Suite("Invocation encoding and decoding", .timeLimit(.minutes(1)))
+struct InvocationTests {
+    /// Builds the call frame a caller would send, and parses it as the receiver does.
+    func roundTrip(_ encoder: inout KumoInvocationEncoder) throws -> CallMessage {
+        var frame = encoder.makeFrame(callID: 7, target: 3, actor: .name("probe"), deadlineMillis: 1500)
+        var parser = FrameParser(maxFrameSize: 1 << 20)
+        parser.append(frame)
+        let parsed = try #require(try parser.next())
+        #expect(parsed.kind == .call)
+        frame.moveReaderIndex(forwardBy: frame.readableBytes)
+        return try CallMessage(body: parsed.body)
+    }
+
+    @Test("a call frame carries id, target, actor, deadline, substitutions and arguments")
+    func frameLayout() async throws {
+        try await withLocalCluster(nodes: 1) { nodes in
+            var encoder = nodes[0].makeInvocationEncoder()
+            try encoder.recordGenericSubstitution(Int.self)
+            try encoder.recordArgument(RemoteCallArgument(label: nil, name: "a", value: 42))
+            try encoder.recordArgument(RemoteCallArgument(label: "b", name: "b", value: "two"))
+            try encoder.doneRecording()
+            let call = try roundTrip(&encoder)
+            #expect(call.callID == 7)
+            #expect(call.target == 3)
+            #expect(call.actor == .name("probe"))
+            #expect(call.deadlineMillis == 1500)
+            #expect(call.arguments.count == 2)
+            var decoder = KumoInvocationDecoder(system: nodes[0], call: call, target: "Probe.test")
+            let types = try decoder.decodeGenericSubstitutions()
+            #expect(types.count == 1 && types[0] == Int.self)
+            #expect(try decoder.decodeNextArgument() as Int == 42)
+            #expect(try decoder.decodeNextArgument() as String == "two")
+            #expect(throws: ClusterError.self) { let _: Int = try decoder.decodeNextArgument() }
+        }
+    }
+
+    @Test("the header is written in front of the arguments without copying them")
+    func headroom() async throws {
+        try await withLocalCluster(nodes: 1) { nodes in
+            var encoder = nodes[0].makeInvocationEncoder()
+            try encoder.recordArgument(RemoteCallArgument(label: nil, name: "bytes", value: [UInt8](repeating: 1, count: 100_000)))
+            let before = encoder.buffer.readerIndex
+            let frame = encoder.makeFrame(callID: 1, target: 1, actor: .number(9), deadlineMillis: 0)
+            #expect(frame.readerIndex < before)
+            #expect(frame.readerIndex > 0)
+        }
+    }
+
+    @Test("an argument that does not decode fails with the type and the field in the message")
+    func argumentMismatch() async throws {
+        try await withLocalCluster(nodes: 1) { nodes in
+            var encoder = nodes[0].makeInvocationEncoder()
+            try encoder.recordArgument(RemoteCallArgument(label: nil, name: "p", value: SentShape(name: "x", age: "old")))
+            let call = try roundTrip(&encoder)
+            var decoder = KumoInvocationDecoder(system: nodes[0], call: call, target: "Probe.person(_:)")
+            do {
+                let _: ExpectedShape = try decoder.decodeNextArgument()
+                Issue.record("expected a decoding error")
+            } catch let error as ClusterError {
+                #expect(error.code == .argumentDecodingFailed)
+                #expect(error.message.contains("ExpectedShape"))
+                #expect(error.message.contains("age"))
+                #expect(error.message.contains("Probe.person(_:)"))
+            }
+        }
+    }
+}

@@ -1,0 +1,263 @@
+import Distributed
+import Foundation
+import Kumo
+import KumoCore
+import KumoExamples
+import KumoTestKit
+import Testing
+
+/// An actor for tests that need behaviour the examples do not have.
+distributed actor Probe {
+    typealias ActorSystem = ClusterSystem
+
+    distributed func person(_ person: Person) -> Person { person }
+    distributed func shapes(_ shapes: [Shape]) -> [Shape] { shapes }
+    distributed func tree(_ tree: Tree) -> Tree { tree }
+    distributed func optional(_ value: Int?) -> Int? { value }
+    distributed func nested(_ value: [String: [Wrapper<Int?>]]) -> [String: [Wrapper<Int?>]] { value }
+    distributed func many(_ a: Int8, _ b: UInt64, _ c: Double, _ d: Bool, _ e: String, _ f: [UInt8]) -> String {
+        "\(a) \(b) \(c) \(d) \(e) \(f.count)"
+    }
+    distributed func throwOpaque() throws { throw OpaqueFailure() }
+    distributed func nothing() {}
+    distributed func callOther(_ other: Greeter) async throws -> String { try await other.greet("nested") }
+    distributed func reference() -> Probe { self }
+}
+
+@Suite("Remote calls between nodes in one process", .timeLimit(.minutes(2)))
+struct RemoteCallTests {
+    @Test("a distributed func returns its value across nodes")
+    func simpleCall() async throws {
+        try await withLocalCluster(nodes: 2) { nodes in
+            let greeter = Greeter(actorSystem: nodes[0])
+            let remote = try Greeter.resolve(id: greeter.id, using: nodes[1])
+            let reply = try await remote.greet("Ada")
+            #expect(reply.hasPrefix("Hello, Ada!"))
+            #expect(try await remote.greetings() == 1)
+        }
+    }
+
+    @Test("arguments and results of many shapes round-trip")
+    func argumentShapes() async throws {
+        try await withLocalCluster(nodes: 2) { nodes in
+            let probe = Probe(actorSystem: nodes[0])
+            let remote = try Probe.resolve(id: probe.id, using: nodes[1])
+            let person = Person(name: "Grace", age: 85, email: nil, tags: ["navy", "cobol"])
+            #expect(try await remote.person(person) == person)
+            let shapes: [Shape] = [.circle(radius: 1.5), .rectangle(width: 2, height: 3), .polygon([1, 2, 3], closed: true), .empty]
+            #expect(try await remote.shapes(shapes) == shapes)
+            let tree = Tree.node(.leaf(1), .node(.leaf(2), .leaf(3)))
+            #expect(try await remote.tree(tree) == tree)
+            #expect(try await remote.optional(nil) == nil)
+            #expect(try await remote.optional(-7) == -7)
+            let nested: [String: [Wrapper<Int?>]] = ["a": [Wrapper(value: 1, note: "x"), Wrapper(value: nil, note: nil)], "b": []]
+            #expect(try await remote.nested(nested) == nested)
+            #expect(try await remote.many(-8, .max, 2.5, true, "ünïcødé ☁️", [1, 2, 3]) == "-8 18446744073709551615 2.5 true ünïcødé ☁️ 3")
+            try await remote.nothing()
+        }
+    }
+
+    @Test("generic distributed funcs carry their substitutions")
+    func genericCall() async throws {
+        try await withLocalCluster(nodes: 2) { nodes in
+            let recorder = Recorder(actorSystem: nodes[0])
+            let remote = try Recorder.resolve(id: recorder.id, using: nodes[1])
+            #expect(try await remote.echo(42) == 42)
+            #expect(try await remote.echo("text") == "text")
+            let value: [String: [Int?]] = ["x": [1, nil, 3]]
+            #expect(try await remote.echo(value) == value)
+            let shape = Shape.polygon([0.5], closed: false)
+            #expect(try await remote.echo(shape) == shape)
+        }
+    }
+
+    @Test("a large array travels in chunks and arrives whole")
+    func largeArray() async throws {
+        try await withLocalCluster(nodes: 2) { nodes in
+            let recorder = Recorder(actorSystem: nodes[0])
+            let remote = try Recorder.resolve(id: recorder.id, using: nodes[1])
+            let bytes = (0..<(6 << 20)).map { UInt8(truncatingIfNeeded: $0 &* 31) }
+            #expect(try await remote.count(bytes) == bytes.count)
+            let echoed: [UInt8] = try await remote.echo(bytes)
+            #expect(echoed == bytes)
+        }
+    }
+
+    @Test("small calls keep flowing while a large argument is in transit")
+    func noHeadOfLineBlocking() async throws {
+        try await withLocalCluster(nodes: 2) { nodes in
+            let recorder = Recorder(actorSystem: nodes[0])
+            let greeter = Greeter(actorSystem: nodes[0])
+            let remoteRecorder = try Recorder.resolve(id: recorder.id, using: nodes[1])
+            let remoteGreeter = try Greeter.resolve(id: greeter.id, using: nodes[1])
+            let big = [UInt8](repeating: 9, count: 48 << 20)
+            async let counted = remoteRecorder.count(big)
+            var smallCalls = 0
+            let clock = ContinuousClock()
+            let start = clock.now
+            // Small calls complete while the big one is still in flight (it takes many chunks).
+            while smallCalls < 20 && clock.now - start < .seconds(20) {
+                _ = try await remoteGreeter.greetings()
+                smallCalls += 1
+            }
+            #expect(try await counted == big.count)
+            #expect(smallCalls == 20)
+        }
+    }
+
+    @Test("a Codable error thrown remotely is re-thrown as itself")
+    func codableError() async throws {
+        try await withLocalCluster(nodes: 2) { nodes in
+            let greeter = Greeter(actorSystem: nodes[0])
+            let remote = try Greeter.resolve(id: greeter.id, using: nodes[1])
+            await #expect(throws: GreeterError(reason: "boom", node: "node0")) {
+                _ = try await remote.fail("boom")
+            }
+        }
+    }
+
+    @Test("an error that is not Codable arrives with its type name, message and node")
+    func opaqueError() async throws {
+        try await withLocalCluster(nodes: 2) { nodes in
+            let probe = Probe(actorSystem: nodes[0])
+            let remote = try Probe.resolve(id: probe.id, using: nodes[1])
+            do {
+                try await remote.throwOpaque()
+                Issue.record("expected an error")
+            } catch let error as ClusterError {
+                #expect(error.code == .remoteError)
+                #expect(error.errorType?.hasSuffix("OpaqueFailure") == true)
+                #expect(error.message == "opaque failure")
+                #expect(error.node == nodes[0].node)
+            }
+        }
+    }
+
+    @Test("a call past its deadline fails with a timeout, per call and per system")
+    func deadlines() async throws {
+        try await withLocalCluster(nodes: 2, configure: { index, settings in
+            if index == 1 { settings.callTimeout = .milliseconds(300) }
+        }) { nodes in
+            let greeter = Greeter(actorSystem: nodes[0])
+            let remote = try Greeter.resolve(id: greeter.id, using: nodes[1])
+            let clock = ContinuousClock()
+            var start = clock.now
+            await #expect(throws: ClusterError(.timeout, "")) {
+                _ = try await nodes[1].withCallTimeout(.milliseconds(100)) {
+                    try await remote.sleep(milliseconds: 3000)
+                }
+            }
+            #expect(clock.now - start < .seconds(2))
+            start = clock.now
+            await #expect(throws: ClusterError(.timeout, "")) {
+                _ = try await remote.sleep(milliseconds: 3000)  // the system's 300 ms
+            }
+            #expect(clock.now - start < .seconds(2))
+            #expect(try await remote.sleep(milliseconds: 10) == 10)
+        }
+    }
+
+    @Test("calls from one caller to one actor run in the order sent")
+    func callOrder() async throws {
+        try await withLocalCluster(nodes: 2) { nodes in
+            let recorder = Recorder(actorSystem: nodes[0])
+            let remote = try Recorder.resolve(id: recorder.id, using: nodes[1])
+            for value in 0..<500 { try await remote.record(value) }
+            #expect(try await remote.recorded() == Array(0..<500))
+        }
+    }
+
+    @Test("one-way messages on a typed channel arrive in order across nodes")
+    func typedChannel() async throws {
+        try await withLocalCluster(nodes: 2) { nodes in
+            let recorder = Recorder(actorSystem: nodes[0])
+            let remote = try Recorder.resolve(id: recorder.id, using: nodes[1])
+            let (send, receive) = try nodes[1].makeChannel(of: Int.self, capacity: 1000)
+            try await remote.stream(count: 20_000, to: send)  // more than the capacity: backpressure
+            var received: [Int] = []
+            for await value in receive {
+                received.append(value)
+                if received.count == 20_000 { break }
+            }
+            #expect(received == Array(0..<20_000))
+        }
+    }
+
+    @Test("a call to an unknown actor fails with an error naming it")
+    func unknownActor() async throws {
+        try await withLocalCluster(nodes: 2) { nodes in
+            let ghost = try Greeter.resolve(id: .named("ghost", on: nodes[0].node), using: nodes[1])
+            do {
+                _ = try await ghost.greet("anyone?")
+                Issue.record("expected an error")
+            } catch let error as ClusterError {
+                #expect(error.code == .unknownActor)
+                #expect(error.message.contains("ghost"))
+            }
+        }
+    }
+
+    @Test("a call to a target the actor does not have fails with an error naming it")
+    func unknownTarget() async throws {
+        try await withLocalCluster(nodes: 2) { nodes in
+            let recorder = Recorder(actorSystem: nodes[0])
+            // Address the recorder as if it were a greeter.
+            let wrong = try Greeter.resolve(id: recorder.id, using: nodes[1])
+            do {
+                _ = try await wrong.greet("x")
+                Issue.record("expected an error")
+            } catch let error as ClusterError {
+                #expect(error.code == .unknownTarget)
+                #expect(error.message.contains("greet"))
+            }
+            // The node is unharmed.
+            let remote = try Recorder.resolve(id: recorder.id, using: nodes[1])
+            #expect(try await remote.count([1, 2]) == 2)
+        }
+    }
+
+    @Test("actor references pass through calls and nested calls work")
+    func nestedCalls() async throws {
+        try await withLocalCluster(nodes: 3) { nodes in
+            let probe = Probe(actorSystem: nodes[0])
+            let greeter = Greeter(actorSystem: nodes[2])
+            let remoteProbe = try Probe.resolve(id: probe.id, using: nodes[1])
+            let remoteGreeter = try Greeter.resolve(id: greeter.id, using: nodes[1])
+            #expect(try await remoteProbe.callOther(remoteGreeter).hasPrefix("Hello, nested!"))
+            let again = try await remoteProbe.reference()
+            #expect(again.id == probe.id)
+        }
+    }
+
+    @Test("well-known names address actors without a lookup")
+    func wellKnownNames() async throws {
+        try await withLocalCluster(nodes: 2) { nodes in
+            let greeter = nodes[0].withActorName("greeter") { Greeter(actorSystem: nodes[0]) }
+            #expect(greeter.id.path.name == "greeter")
+            let peer = try await nodes[1].connect(to: nodes[0].node.address)
+            #expect(peer == nodes[0].node)
+            let remote = try Greeter.resolve(id: .named("greeter", on: peer), using: nodes[1])
+            #expect(try await remote.greet("by name").contains("by name"))
+            // A second actor asking for the same name gets a number instead.
+            let second = nodes[0].withActorName("greeter") { Greeter(actorSystem: nodes[0]) }
+            #expect(second.id.path.number != nil)
+        }
+    }
+
+    @Test("both nodes calling each other at once share one connection")
+    func simultaneousConnect() async throws {
+        try await withLocalCluster(nodes: 2) { nodes in
+            let a = Greeter(actorSystem: nodes[0])
+            let b = Greeter(actorSystem: nodes[1])
+            let remoteA = try Greeter.resolve(id: a.id, using: nodes[1])
+            let remoteB = try Greeter.resolve(id: b.id, using: nodes[0])
+            for _ in 0..<5 {
+                async let x = remoteA.greet("from 1")
+                async let y = remoteB.greet("from 0")
+                _ = try await (x, y)
+            }
+            #expect(nodes[0].connectedNodes == [nodes[1].node])
+            #expect(nodes[1].connectedNodes == [nodes[0].node])
+        }
+    }
+}
