@@ -96,6 +96,7 @@ let package = Package(
             dependencies: [
                 "Kumo", "KumoCore", "KumoTestKit", "KumoExamples",
                 .product(name: "Logging", package: "swift-log"),
+                .product(name: "InMemoryLogging", package: "swift-log"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
             ],

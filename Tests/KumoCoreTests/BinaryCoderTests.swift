@@ -7,253 +7,356 @@ import KumoCore
 import NIOCore
 import Testing
 
-// MARK: - Test types (also used by BinaryDecoderFuzzTests)
+// MARK: - Test types
 
-struct Person: Codable, Equatable, Sendable {
-    var name: String
-    var age: Int
-    var email: String?
-    var tags: [String]
-}
+/// Types shared by the binary coder tests and fuzz tests (namespaced to stay out of the way of
+/// other test files in this module).
+enum BinaryCoderFixtures {
+    struct Person: Codable, Equatable, Sendable {
+        var name: String
+        var age: Int
+        var email: String?
+        var tags: [String]
+    }
 
-struct Team: Codable, Equatable, Sendable {
-    var name: String
-    var lead: Person
-    var members: [Person]
-    var scores: [String: Int]
-}
+    struct Team: Codable, Equatable, Sendable {
+        var name: String
+        var lead: Person
+        var members: [Person]
+        var scores: [String: Int]
+    }
 
-struct Wrapper<T: Codable & Equatable & Sendable>: Codable, Equatable, Sendable {
-    var value: T
-    var list: [T]
-}
+    struct Wrapper<T: Codable & Equatable & Sendable>: Codable, Equatable, Sendable {
+        var value: T
+        var list: [T]
+    }
 
-enum Direction: Codable, Equatable, CaseIterable, Sendable {
-    case north, south, east, west
-}
+    enum Direction: Codable, Equatable, CaseIterable, Sendable {
+        case north, south, east, west
+    }
 
-enum Color: String, Codable, Equatable, Sendable {
-    case red, green, blue
-}
+    enum Color: String, Codable, Equatable, Sendable {
+        case red, green, blue
+    }
 
-indirect enum Shape: Codable, Equatable, Sendable {
-    case point
-    case circle(radius: Double)
-    case rect(width: Double, height: Double)
-    case labeled(Int, name: String, Shape?)
-    case polygon([Int])
-}
+    indirect enum Shape: Codable, Equatable, Sendable {
+        case point
+        case circle(radius: Double)
+        case rect(width: Double, height: Double)
+        case labeled(Int, name: String, Shape?)
+        case polygon([Int])
+    }
 
-indirect enum LinkedList: Codable, Equatable, Sendable {
-    case end
-    case cons(Int, LinkedList)
+    indirect enum LinkedList: Codable, Equatable, Sendable {
+        case end
+        case cons(Int, LinkedList)
 
-    init(count: Int) {
-        var list = LinkedList.end
-        for value in 0..<count { list = .cons(value, list) }
-        self = list
+        init(count: Int) {
+            var list = LinkedList.end
+            for value in 0..<count { list = .cons(value, list) }
+            self = list
+        }
+    }
+
+    /// Everything at once; the fuzz tests mutate encodings of this.
+    struct Complex: Codable, Equatable, Sendable {
+        var id: UInt64
+        var flag: Bool
+        var small: Int8
+        var ratio: Float
+        var precise: Double
+        var title: String
+        var blob: [UInt8]
+        var data: Data
+        var team: Team
+        var shapes: [Shape]
+        var nested: [String: [Wrapper<Int?>]]
+        var maybe: Int??
+        var direction: Direction
+        var color: Color
+        var set: Set<String>
+        var byNumber: [Int: String]
+        var matrix: [[Int16]]
+
+        static let sample = Complex(
+            id: 0xDEAD_BEEF_CAFE,
+            flag: true,
+            small: -7,
+            ratio: 1.5,
+            precise: -2.25e-10,
+            title: "Ünïcødé ✓ 🎉",
+            blob: [0, 1, 2, 254, 255],
+            data: Data([9, 8, 7]),
+            team: Team(
+                name: "core",
+                lead: Person(name: "Ada", age: 36, email: "ada@example.com", tags: ["math", "engines"]),
+                members: [
+                    Person(name: "Bob", age: -3, email: nil, tags: []),
+                    Person(name: "Cy", age: Int.max, email: "", tags: ["x"]),
+                ],
+                scores: ["a": 1, "b": -1]
+            ),
+            shapes: [.point, .circle(radius: 2), .rect(width: 1, height: 2), .labeled(7, name: "n", .point), .polygon([1, 2, 3])],
+            nested: ["k": [Wrapper(value: 1, list: [nil, 2]), Wrapper(value: nil, list: [])], "": []],
+            maybe: .some(nil),
+            direction: .west,
+            color: .green,
+            set: ["x", "y"],
+            byNumber: [1: "one", -5: "minus five"],
+            matrix: [[1, -1], [], [Int16.max, Int16.min]]
+        )
+    }
+
+    /// Encodes its fields in the reverse of the order it decodes them.
+    struct Reordered: Codable, Equatable {
+        var a: Int
+        var b: String
+        var c: Person
+        var d: Person
+
+        enum CodingKeys: String, CodingKey { case a, b, c, d }
+
+        init(a: Int, b: String, c: Person, d: Person) {
+            self.a = a
+            self.b = b
+            self.c = c
+            self.d = d
+        }
+
+        init(from decoder: any Decoder) throws {
+            let container = try decoder.container(keyedBy: CodingKeys.self)
+            // `d` is decoded before `c`, although `c` introduced the keys of `Person` on the wire.
+            self.d = try container.decode(Person.self, forKey: .d)
+            self.a = try container.decode(Int.self, forKey: .a)
+            self.c = try container.decode(Person.self, forKey: .c)
+            self.b = try container.decode(String.self, forKey: .b)
+        }
+
+        func encode(to encoder: any Encoder) throws {
+            var container = encoder.container(keyedBy: CodingKeys.self)
+            try container.encode(c, forKey: .c)
+            try container.encode(d, forKey: .d)
+            try container.encode(b, forKey: .b)
+            try container.encode(a, forKey: .a)
+        }
+    }
+
+    struct RecordV1: Codable, Equatable {
+        var id: Int
+        var name: String
+    }
+
+    struct RecordV2: Codable, Equatable {
+        var id: Int
+        var name: String
+        var note: String?
+    }
+
+    /// V3 gained fields (one of them a nested struct that introduces keys reused later) that V1 and
+    /// V2 do not know.
+    struct RecordV3: Codable, Equatable {
+        var extra: Person
+        var id: Int
+        var name: String
+        var note: String?
+        var more: [Person]
+    }
+
+    class Animal: Codable {
+        var name: String
+        init(name: String) { self.name = name }
+    }
+
+    /// Stores its superclass through `superEncoder()` / `superDecoder()`.
+    final class Dog: Animal, Equatable {
+        var breed: String
+
+        enum CodingKeys: String, CodingKey { case breed }
+
+        init(name: String, breed: String) {
+            self.breed = breed
+            super.init(name: name)
+        }
+
+        required init(from decoder: any Decoder) throws {
+            let container = try decoder.container(keyedBy: CodingKeys.self)
+            self.breed = try container.decode(String.self, forKey: .breed)
+            try super.init(from: container.superDecoder())
+        }
+
+        override func encode(to encoder: any Encoder) throws {
+            var container = encoder.container(keyedBy: CodingKeys.self)
+            try container.encode(breed, forKey: .breed)
+            try super.encode(to: container.superEncoder())
+        }
+
+        static func == (lhs: Dog, rhs: Dog) -> Bool { lhs.name == rhs.name && lhs.breed == rhs.breed }
+    }
+
+    /// Shares its encoder with its superclass (both request a keyed container from it).
+    final class Cat: Animal, Equatable {
+        var lives: Int
+
+        enum CodingKeys: String, CodingKey { case lives }
+
+        init(name: String, lives: Int) {
+            self.lives = lives
+            super.init(name: name)
+        }
+
+        required init(from decoder: any Decoder) throws {
+            let container = try decoder.container(keyedBy: CodingKeys.self)
+            self.lives = try container.decode(Int.self, forKey: .lives)
+            try super.init(from: decoder)
+        }
+
+        override func encode(to encoder: any Encoder) throws {
+            var container = encoder.container(keyedBy: CodingKeys.self)
+            try container.encode(lives, forKey: .lives)
+            try super.encode(to: encoder)
+        }
+
+        static func == (lhs: Cat, rhs: Cat) -> Bool { lhs.name == rhs.name && lhs.lives == rhs.lives }
+    }
+
+    /// Stores its superclass through an unkeyed container's `superEncoder()`.
+    final class Bird: Animal, Equatable {
+        var wings: Int
+
+        init(name: String, wings: Int) {
+            self.wings = wings
+            super.init(name: name)
+        }
+
+        required init(from decoder: any Decoder) throws {
+            var container = try decoder.unkeyedContainer()
+            self.wings = try container.decode(Int.self)
+            try super.init(from: container.superDecoder())
+        }
+
+        override func encode(to encoder: any Encoder) throws {
+            var container = encoder.unkeyedContainer()
+            try container.encode(wings)
+            try super.encode(to: container.superEncoder())
+        }
+
+        static func == (lhs: Bird, rhs: Bird) -> Bool { lhs.name == rhs.name && lhs.wings == rhs.wings }
+    }
+
+    /// Uses nested containers inside an unkeyed container.
+    struct Matrix: Codable, Equatable {
+        var rows: [[Int]]
+        var name: String
+
+        enum MetaKeys: String, CodingKey { case name, count }
+
+        init(rows: [[Int]], name: String) {
+            self.rows = rows
+            self.name = name
+        }
+
+        init(from decoder: any Decoder) throws {
+            var container = try decoder.unkeyedContainer()
+            let meta = try container.nestedContainer(keyedBy: MetaKeys.self)
+            name = try meta.decode(String.self, forKey: .name)
+            let count = try meta.decode(Int.self, forKey: .count)
+            rows = []
+            for _ in 0..<count {
+                var row = try container.nestedUnkeyedContainer()
+                var values: [Int] = []
+                while !row.isAtEnd { values.append(try row.decode(Int.self)) }
+                rows.append(values)
+            }
+        }
+
+        func encode(to encoder: any Encoder) throws {
+            var container = encoder.unkeyedContainer()
+            var meta = container.nestedContainer(keyedBy: MetaKeys.self)
+            try meta.encode(name, forKey: .name)
+            try meta.encode(rows.count, forKey: .count)
+            for row in rows {
+                var nested = container.nestedUnkeyedContainer()
+                for value in row { try nested.encode(value) }
+            }
+        }
+    }
+
+    /// Unkeyed all the way down; used to build arbitrarily deep input.
+    struct Nest: Codable, Equatable {
+        var children: [Nest]
+
+        init(depth: Int) {
+            self.children = depth > 1 ? [Nest(depth: depth - 1)] : []
+        }
+
+        init(from decoder: any Decoder) throws {
+            var container = try decoder.unkeyedContainer()
+            var children: [Nest] = []
+            while !container.isAtEnd { children.append(try container.decode(Nest.self)) }
+            self.children = children
+        }
+
+        func encode(to encoder: any Encoder) throws {
+            var container = encoder.unkeyedContainer()
+            for child in children { try container.encode(child) }
+        }
+    }
+
+    /// A small, seedable, deterministic generator (SplitMix64).
+    struct SplitMix64: RandomNumberGenerator {
+        private var state: UInt64
+
+        init(seed: UInt64) {
+            self.state = seed
+        }
+
+        mutating func next() -> UInt64 {
+            state &+= 0x9E37_79B9_7F4A_7C15
+            var z = state
+            z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+            z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+            return z ^ (z >> 31)
+        }
     }
 }
 
-/// Everything at once; the fuzz tests mutate encodings of this.
-struct Complex: Codable, Equatable, Sendable {
-    var id: UInt64
-    var flag: Bool
-    var small: Int8
-    var ratio: Float
-    var precise: Double
-    var title: String
-    var blob: [UInt8]
-    var data: Data
-    var team: Team
-    var shapes: [Shape]
-    var nested: [String: [Wrapper<Int?>]]
-    var maybe: Int??
-    var direction: Direction
-    var color: Color
-    var set: Set<String>
-    var byNumber: [Int: String]
-    var matrix: [[Int16]]
-
-    static let sample = Complex(
-        id: 0xDEAD_BEEF_CAFE,
-        flag: true,
-        small: -7,
-        ratio: 1.5,
-        precise: -2.25e-10,
-        title: "Ünïcødé ✓ 🎉",
-        blob: [0, 1, 2, 254, 255],
-        data: Data([9, 8, 7]),
-        team: Team(
-            name: "core",
-            lead: Person(name: "Ada", age: 36, email: "ada@example.com", tags: ["math", "engines"]),
-            members: [
-                Person(name: "Bob", age: -3, email: nil, tags: []),
-                Person(name: "Cy", age: Int.max, email: "", tags: ["x"]),
-            ],
-            scores: ["a": 1, "b": -1]
-        ),
-        shapes: [.point, .circle(radius: 2), .rect(width: 1, height: 2), .labeled(7, name: "n", .point), .polygon([1, 2, 3])],
-        nested: ["k": [Wrapper(value: 1, list: [nil, 2]), Wrapper(value: nil, list: [])], "": []],
-        maybe: .some(nil),
-        direction: .west,
-        color: .green,
-        set: ["x", "y"],
-        byNumber: [1: "one", -5: "minus five"],
-        matrix: [[1, -1], [], [Int16.max, Int16.min]]
-    )
-}
-
-/// Encodes its fields in the reverse of the order it decodes them.
-struct Reordered: Codable, Equatable {
-    var a: Int
-    var b: String
-    var c: Person
-    var d: Person
-
-    enum CodingKeys: String, CodingKey { case a, b, c, d }
-
-    init(a: Int, b: String, c: Person, d: Person) {
-        self.a = a
-        self.b = b
-        self.c = c
-        self.d = d
-    }
-
-    init(from decoder: any Decoder) throws {
-        let container = try decoder.container(keyedBy: CodingKeys.self)
-        // `d` is decoded before `c`, although `c` introduced the keys of `Person` on the wire.
-        self.d = try container.decode(Person.self, forKey: .d)
-        self.a = try container.decode(Int.self, forKey: .a)
-        self.c = try container.decode(Person.self, forKey: .c)
-        self.b = try container.decode(String.self, forKey: .b)
-    }
-
-    func encode(to encoder: any Encoder) throws {
-        var container = encoder.container(keyedBy: CodingKeys.self)
-        try container.encode(c, forKey: .c)
-        try container.encode(d, forKey: .d)
-        try container.encode(b, forKey: .b)
-        try container.encode(a, forKey: .a)
-    }
-}
-
-struct RecordV1: Codable, Equatable {
-    var id: Int
-    var name: String
-}
-
-struct RecordV2: Codable, Equatable {
-    var id: Int
-    var name: String
-    var note: String?
-}
-
-/// V3 gained fields (one of them a nested struct that introduces keys reused later) that V1 and
-/// V2 do not know.
-struct RecordV3: Codable, Equatable {
-    var extra: Person
-    var id: Int
-    var name: String
-    var note: String?
-    var more: [Person]
-}
-
-class Animal: Codable {
-    var name: String
-    init(name: String) { self.name = name }
-}
-
-/// Stores its superclass through `superEncoder()` / `superDecoder()`.
-final class Dog: Animal, Equatable {
-    var breed: String
-
-    enum CodingKeys: String, CodingKey { case breed }
-
-    init(name: String, breed: String) {
-        self.breed = breed
-        super.init(name: name)
-    }
-
-    required init(from decoder: any Decoder) throws {
-        let container = try decoder.container(keyedBy: CodingKeys.self)
-        self.breed = try container.decode(String.self, forKey: .breed)
-        try super.init(from: container.superDecoder())
-    }
-
-    override func encode(to encoder: any Encoder) throws {
-        var container = encoder.container(keyedBy: CodingKeys.self)
-        try container.encode(breed, forKey: .breed)
-        try super.encode(to: container.superEncoder())
-    }
-
-    static func == (lhs: Dog, rhs: Dog) -> Bool { lhs.name == rhs.name && lhs.breed == rhs.breed }
-}
-
-/// Shares its encoder with its superclass (both request a keyed container from it).
-final class Cat: Animal, Equatable {
-    var lives: Int
-
-    enum CodingKeys: String, CodingKey { case lives }
-
-    init(name: String, lives: Int) {
-        self.lives = lives
-        super.init(name: name)
-    }
-
-    required init(from decoder: any Decoder) throws {
-        let container = try decoder.container(keyedBy: CodingKeys.self)
-        self.lives = try container.decode(Int.self, forKey: .lives)
-        try super.init(from: decoder)
-    }
-
-    override func encode(to encoder: any Encoder) throws {
-        var container = encoder.container(keyedBy: CodingKeys.self)
-        try container.encode(lives, forKey: .lives)
-        try super.encode(to: encoder)
-    }
-
-    static func == (lhs: Cat, rhs: Cat) -> Bool { lhs.name == rhs.name && lhs.lives == rhs.lives }
-}
-
-/// Unkeyed all the way down; used to build arbitrarily deep input.
-struct Nest: Codable, Equatable {
-    var children: [Nest]
-
-    init(depth: Int) {
-        self.children = depth > 1 ? [Nest(depth: depth - 1)] : []
-    }
-
-    init(from decoder: any Decoder) throws {
-        var container = try decoder.unkeyedContainer()
-        var children: [Nest] = []
-        while !container.isAtEnd { children.append(try container.decode(Nest.self)) }
-        self.children = children
-    }
-
-    func encode(to encoder: any Encoder) throws {
-        var container = encoder.unkeyedContainer()
-        for child in children { try container.encode(child) }
-    }
-}
+fileprivate typealias Person = BinaryCoderFixtures.Person
+fileprivate typealias Team = BinaryCoderFixtures.Team
+fileprivate typealias Wrapper = BinaryCoderFixtures.Wrapper
+fileprivate typealias Direction = BinaryCoderFixtures.Direction
+fileprivate typealias Color = BinaryCoderFixtures.Color
+fileprivate typealias Shape = BinaryCoderFixtures.Shape
+fileprivate typealias LinkedList = BinaryCoderFixtures.LinkedList
+fileprivate typealias Complex = BinaryCoderFixtures.Complex
+fileprivate typealias Reordered = BinaryCoderFixtures.Reordered
+fileprivate typealias RecordV1 = BinaryCoderFixtures.RecordV1
+fileprivate typealias RecordV2 = BinaryCoderFixtures.RecordV2
+fileprivate typealias RecordV3 = BinaryCoderFixtures.RecordV3
+fileprivate typealias Animal = BinaryCoderFixtures.Animal
+fileprivate typealias Dog = BinaryCoderFixtures.Dog
+fileprivate typealias Cat = BinaryCoderFixtures.Cat
+fileprivate typealias Bird = BinaryCoderFixtures.Bird
+fileprivate typealias Matrix = BinaryCoderFixtures.Matrix
+fileprivate typealias Nest = BinaryCoderFixtures.Nest
+fileprivate typealias SplitMix64 = BinaryCoderFixtures.SplitMix64
 
 // MARK: - Helpers
 
-func encoded<T: Encodable>(_ value: T) throws -> [UInt8] {
+fileprivate func encoded<T: Encodable>(_ value: T) throws -> [UInt8] {
     let buffer = try BinaryEncoder().encode(value)
     return Array(buffer.readableBytesView)
 }
 
-func decoded<T: Decodable>(_ type: T.Type, _ bytes: [UInt8], maxDepth: Int = 256) throws -> T {
+fileprivate func decoded<T: Decodable>(_ type: T.Type, _ bytes: [UInt8], maxDepth: Int = 256) throws -> T {
     try BinaryDecoder(maxDepth: maxDepth).decode(T.self, from: ByteBuffer(bytes: bytes))
 }
 
-func roundTrip<T: Codable>(_ value: T) throws -> T {
+fileprivate func roundTrip<T: Codable>(_ value: T) throws -> T {
     try BinaryDecoder().decode(T.self, from: BinaryEncoder().encode(value))
 }
 
 /// The `DecodingError` thrown by `body`, or nil (recorded as a test failure) if it did not throw one.
-func decodingError<T>(_ body: () throws -> T) -> DecodingError? {
+fileprivate func decodingError<T>(_ body: () throws -> T) -> DecodingError? {
     do {
         _ = try body()
         Issue.record("expected a DecodingError, but decoding succeeded")
@@ -267,7 +370,7 @@ func decodingError<T>(_ body: () throws -> T) -> DecodingError? {
 }
 
 extension DecodingError {
-    var context: Context? {
+    fileprivate var context: Context? {
         switch self {
         case .typeMismatch(_, let context), .valueNotFound(_, let context),
              .keyNotFound(_, let context), .dataCorrupted(let context):
@@ -277,8 +380,8 @@ extension DecodingError {
         }
     }
 
-    var message: String { context?.debugDescription ?? "" }
-    var path: [String] { context?.codingPath.map(\.stringValue) ?? [] }
+    fileprivate var message: String { context?.debugDescription ?? "" }
+    fileprivate var path: [String] { context?.codingPath.map(\.stringValue) ?? [] }
 }
 
 private struct Keyed<T: Codable & Equatable>: Codable, Equatable {
@@ -388,6 +491,22 @@ struct BinaryCoderTests {
             0x50, 0x08,              //   tag (10 << 3 | 0): key spelled 10 bytes back ("y"), zigzag(4)
         ])
         #expect(try decoded([Point].self, bytes) == [Point(x: 1, y: -2), Point(x: 3, y: 4)])
+
+        struct Box: Codable, Equatable {
+            var id: UInt8
+            var label: String?
+            var point: Point
+        }
+        let box = Box(id: 7, label: nil, point: Point(x: 1, y: 2))
+        let boxBytes = try encoded(box)
+        #expect(boxBytes == [
+            0x1C, 0x00, 0x00, 0x00,
+            0x06, 0x02, 0x69, 0x64, 0x07,
+            0x04, 0x05, 0x70, 0x6F, 0x69, 0x6E, 0x74,
+            0x0C, 0x00, 0x00, 0x00,
+            0x08, 0x00, 0x00, 0x00, 0x00, 0x01, 0x78, 0x02, 0x00, 0x01, 0x79, 0x04,
+        ])
+        #expect(try decoded(Box.self, boxBytes) == box)
     }
 
     @Test("structs, nested structs, collections")
@@ -408,6 +527,55 @@ struct BinaryCoderTests {
         #expect(try roundTrip(generic) == generic)
         let tuple = Wrapper(value: Wrapper(value: "x", list: []), list: [Wrapper(value: "y", list: ["z"])])
         #expect(try roundTrip(tuple) == tuple)
+        let matrix = Matrix(rows: [[1, 2], [], [-3]], name: "m")
+        #expect(try roundTrip(matrix) == matrix)
+        #expect(try roundTrip([matrix, matrix]) == [matrix, matrix])
+        enum Level: String, Codable, CodingKeyRepresentable { case low, high }
+        #expect(try roundTrip([Level.low: 1, .high: 2]) == [.low: 1, .high: 2])
+        let scalars = Wrapper(value: [1.5, -2], list: [[Double](), [.infinity]])
+        #expect(try roundTrip(scalars) == scalars)
+        #expect(try roundTrip([Int64.min]) == [Int64.min])
+        #expect(try roundTrip([UInt64.max, 0]) == [UInt64.max, 0])
+        #expect(try roundTrip([Int32.min, Int32.max]) == [Int32.min, Int32.max])
+        #expect(try roundTrip([UInt32.max]) == [UInt32.max])
+        #expect(try roundTrip([Float(1), -0.5]) == [Float(1), -0.5])
+        #expect(try roundTrip([true, false]) == [true, false])
+        #expect(try roundTrip(["", "ü"]) == ["", "ü"])
+    }
+
+    @Test("scalar-array fast paths produce the generic unkeyed encoding")
+    func arrayFastPaths() throws {
+        /// Encodes its elements one by one through an unkeyed container (the generic path).
+        struct Manual<Element: Codable & Equatable>: Codable, Equatable {
+            var elements: [Element]
+            init(_ elements: [Element]) { self.elements = elements }
+            init(from decoder: any Decoder) throws {
+                var container = try decoder.unkeyedContainer()
+                var elements: [Element] = []
+                while !container.isAtEnd { elements.append(try container.decode(Element.self)) }
+                self.elements = elements
+            }
+            func encode(to encoder: any Encoder) throws {
+                var container = encoder.unkeyedContainer()
+                for element in elements { try container.encode(element) }
+            }
+        }
+        func check<Element: Codable & Equatable>(_ elements: [Element], sourceLocation: SourceLocation = #_sourceLocation) throws {
+            let fast = try encoded(elements)
+            #expect(fast == (try encoded(Manual(elements))), sourceLocation: sourceLocation)
+            #expect(try decoded(Manual<Element>.self, fast) == Manual(elements), sourceLocation: sourceLocation)
+            #expect(try decoded([Element].self, encoded(Manual(elements))) == elements, sourceLocation: sourceLocation)
+        }
+        try check(["a", "", "üñï"])
+        try check([0, -1, Int.max, Int.min])
+        try check([1.5, -0.0, .nan].map { $0.isNaN ? 7 : $0 } as [Double])
+        try check([true, false])
+        try check([Int64.min, 3])
+        try check([UInt64.max, 3])
+        try check([Float(2), -1])
+        try check([Int32.min, 3])
+        try check([UInt32.max, 3])
+        try check([Int]())
     }
 
     @Test("enums with and without payloads")
@@ -466,6 +634,9 @@ struct BinaryCoderTests {
         let cat = Cat(name: "Tom", lives: 9)
         #expect(try roundTrip(cat) == cat)
         #expect(try roundTrip([cat, cat]) == [cat, cat])
+        let bird = Bird(name: "Tweety", wings: 2)
+        #expect(try roundTrip(bird) == bird)
+        #expect(try roundTrip(Keyed(value: [bird])).value == [bird])
     }
 
     @Test("large byte payloads use the block fast path")
@@ -584,6 +755,55 @@ struct BinaryCoderTests {
             }
         }
         #expect(throws: EncodingError.self) { try BinaryEncoder().encode(Misuse()) }
+        var buffer = ByteBuffer(bytes: [1, 2, 3])
+        #expect(throws: EncodingError.self) { try BinaryEncoder().encode([Misuse()], into: &buffer) }
+        #expect(buffer == ByteBuffer(bytes: [1, 2, 3]))
+    }
+
+    @Test("empty types")
+    func emptyTypes() throws {
+        struct Empty: Codable, Equatable {}
+        #expect(try roundTrip(Empty()) == Empty())
+        #expect(try roundTrip(Keyed(value: Empty())) == Keyed(value: Empty()))
+        #expect(try roundTrip([Empty(), Empty()]) == [Empty(), Empty()])
+        #expect(try roundTrip([String: Empty]()) == [:])
+    }
+
+    @Test("a zero-size element cannot make an unkeyed loop spin")
+    func zeroSizeElements() throws {
+        struct Nothing: Codable, Equatable {
+            init() {}
+            init(from decoder: any Decoder) throws {}
+            func encode(to encoder: any Encoder) throws {}
+        }
+        #expect(try roundTrip(Nothing()) == Nothing())
+        #expect(try roundTrip([Nothing]()) == [])
+        #expect(throws: DecodingError.self) { try decoded([Nothing].self, [0x01, 0x00, 0x00, 0x00, 0x00]) }
+    }
+
+    @Test("userInfo reaches encode(to:) and init(from:)")
+    func userInfo() throws {
+        let key = CodingUserInfoKey(rawValue: "kumo.test")!
+        struct Contextual: Codable, Equatable {
+            var seen: String
+            static let key = CodingUserInfoKey(rawValue: "kumo.test")!
+            init(seen: String) { self.seen = seen }
+            init(from decoder: any Decoder) throws {
+                let stored = try decoder.singleValueContainer().decode(String.self)
+                seen = stored + "/" + (decoder.userInfo[Self.key] as? String ?? "none")
+            }
+            func encode(to encoder: any Encoder) throws {
+                var container = encoder.singleValueContainer()
+                try container.encode(encoder.userInfo[Self.key] as? String ?? "none")
+            }
+        }
+        var encoder = BinaryEncoder()
+        encoder.userInfo[key] = "enc"
+        var decoder = BinaryDecoder()
+        decoder.userInfo[key] = "dec"
+        let bytes = try encoder.encode([Contextual(seen: "")])
+        #expect(try decoder.decode([Contextual].self, from: bytes) == [Contextual(seen: "enc/dec")])
+        #expect(try BinaryDecoder().decode([Contextual].self, from: bytes) == [Contextual(seen: "enc/none")])
     }
 
     @Test("a larger value round-trips repeatedly (correctness micro check)")
@@ -756,22 +976,5 @@ struct BinaryDecoderErrorTests {
         }
         #expect(throws: DecodingError.self) { try BinaryDecoder().decode(Nest.self, from: deep) }
         #expect(throws: DecodingError.self) { try BinaryDecoder(maxDepth: 10).decode(Nest.self, from: deep) }
-    }
-}
-
-/// A small, seedable, deterministic generator (SplitMix64).
-struct SplitMix64: RandomNumberGenerator {
-    private var state: UInt64
-
-    init(seed: UInt64) {
-        self.state = seed
-    }
-
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
     }
 }

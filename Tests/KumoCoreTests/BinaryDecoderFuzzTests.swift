@@ -7,6 +7,20 @@ import KumoCore
 import NIOCore
 import Testing
 
+fileprivate typealias Person = BinaryCoderFixtures.Person
+fileprivate typealias Wrapper = BinaryCoderFixtures.Wrapper
+fileprivate typealias Shape = BinaryCoderFixtures.Shape
+fileprivate typealias LinkedList = BinaryCoderFixtures.LinkedList
+fileprivate typealias Complex = BinaryCoderFixtures.Complex
+fileprivate typealias Dog = BinaryCoderFixtures.Dog
+fileprivate typealias Nest = BinaryCoderFixtures.Nest
+fileprivate typealias SplitMix64 = BinaryCoderFixtures.SplitMix64
+
+/// The bytes of `value`'s encoding.
+fileprivate func encoded<T: Encodable>(_ value: T) throws -> [UInt8] {
+    Array(try BinaryEncoder().encode(value).readableBytesView)
+}
+
 /// Feeds the decoder random and mutated input. Each call must return or throw; a crash, hang or
 /// runaway allocation fails the test run.
 @Suite("Binary decoder fuzzing")
@@ -82,7 +96,30 @@ struct BinaryDecoderFuzzTests {
         #expect(decodedCount < 20_000)
     }
 
-    func mutate(_ bytes: inout [UInt8], _ random: inout SplitMix64) {
+    @Test("string decoding accepts exactly the well-formed UTF-8")
+    func utf8Validation() throws {
+        var random = SplitMix64(seed: 0x0075_7466_38)
+        // Bytes drawn mostly from the interesting ranges: ASCII, continuation bytes, lead bytes.
+        let palette: [ClosedRange<UInt8>] = [0x00...0x7F, 0x80...0xBF, 0xC0...0xC3, 0xC2...0xDF, 0xE0...0xEF, 0xED...0xED, 0xF0...0xF4, 0xF5...0xFF]
+        var validCount = 0
+        for _ in 0..<20_000 {
+            let length = Int(random.next() % 12)
+            let bytes: [UInt8] = (0..<length).map { _ in
+                let range = palette[Int(random.next() % UInt64(palette.count))]
+                return range.lowerBound &+ UInt8(truncatingIfNeeded: random.next() % UInt64(range.count))
+            }
+            var encoded = ByteBuffer()
+            encoded.writeInteger(UInt8(length))
+            encoded.writeBytes(bytes)
+            let expected = String(validating: bytes, as: UTF8.self)
+            let actual = try? decoder.decode(String.self, from: encoded)
+            #expect(actual == expected, "bytes \(bytes)")
+            if expected != nil { validCount += 1 }
+        }
+        #expect(validCount > 1_000)
+    }
+
+    fileprivate func mutate(_ bytes: inout [UInt8], _ random: inout SplitMix64) {
         let position = bytes.isEmpty ? 0 : Int(random.next() % UInt64(bytes.count))
         switch random.next() % 6 {
         case 0 where !bytes.isEmpty:

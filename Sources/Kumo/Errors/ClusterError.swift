@@ -13,7 +13,7 @@ public struct ClusterError: Error, Sendable, CustomStringConvertible, Equatable 
             case timeout = 1, nodeUnreachable, connectionLost, nodeGone, unknownActor, unknownTarget
             case argumentDecodingFailed, resultDecodingFailed, encodingFailed, remoteError
             case handshakeFailed, authenticationFailed, shuttingDown, protocolError, invalidConfiguration
-            case nameTaken, cancelled, duplicateConnection
+            case nameTaken, cancelled, duplicateConnection, unknownType, downed
         }
         let value: Value
 
@@ -51,6 +51,10 @@ public struct ClusterError: Error, Sendable, CustomStringConvertible, Equatable 
         public static let nameTaken = Code(value: .nameTaken)
         /// The calling task was cancelled.
         public static let cancelled = Code(value: .cancelled)
+        /// The type is not registered (for remote spawn) on the node.
+        public static let unknownType = Code(value: .unknownType)
+        /// This node was declared down by the cluster and takes no further part in it.
+        public static let downed = Code(value: .downed)
         /// A second connection to a peer was refused because the two nodes already share one.
         public static let duplicateConnection = Code(value: .duplicateConnection)
 

@@ -51,6 +51,15 @@ public struct ClusterSettings: Sendable {
     /// Default 4096.
     public var maxInFlightCallsPerConnection: Int
 
+    /// Membership, failure detection and downing.
+    public var membership: MembershipSettings
+    /// The node that collects the cluster log (``ClusterSystem/say(_:from:)``); `nil` picks the up
+    /// member with the lowest identity. Default `nil`.
+    public var logCollector: NodeAddress?
+
+    /// Network faults to inject, for tests (see ``FaultInjector``). Default `nil`.
+    public var faults: FaultInjector?
+
     /// The event loop group to run on; `nil` uses SwiftNIO's shared group. Each system runs all its
     /// connections on one loop of the group, the loop of its ``ClusterSystem/executor``.
     public var eventLoopGroup: (any EventLoopGroup)?
@@ -77,6 +86,9 @@ public struct ClusterSettings: Sendable {
         self.chunkSize = 256 << 10
         self.outboxHighWater = 32 << 20
         self.maxInFlightCallsPerConnection = 4096
+        self.membership = MembershipSettings()
+        self.logCollector = nil
+        self.faults = nil
         self.eventLoopGroup = nil
         var logger = Logger(label: "kumo")
         if let level = Environment.logLevel { logger.logLevel = level }

@@ -81,7 +81,7 @@ extension ClusterSystem {
         let decoder = KumoInvocationDecoder(system: self, call: call, target: "\(RemoteCallTarget(target))")
         Task(executorPreference: executor) {
             var decoder = decoder
-            await Self.$callDeadline.withValue(deadline) {
+            await Self.$callContext.withValue(CallContext(deadline: deadline, caller: connection.peer.node)) {
                 do {
                     try await self.executeDistributedTarget(
                         on: actor, target: RemoteCallTarget(target), invocationDecoder: &decoder, handler: handler)
@@ -99,8 +99,8 @@ extension ClusterSystem {
 
     /// A decoder that can decode actor references and ports for this system.
     func makeDecoder() -> BinaryDecoder {
-        let decoder = BinaryDecoder()
-        // decoder.userInfo[.actorSystemKey] = self  // TODO: userInfo
+        var decoder = BinaryDecoder()
+        decoder.userInfo[.actorSystemKey] = self
         return decoder
     }
 

@@ -42,6 +42,19 @@ public final class ClusterSystem: DistributedActorSystem, Sendable {
     let peers = Mutex(PeerTable())
     let ports = PortTable()
     private let serverChannel: any Channel
+    private let daemonBox = Mutex<ClusterDaemon?>(nil)
+    let lifecycle = Mutex(Lifecycle())
+    let spawnFactories = Mutex<[String: @Sendable (ClusterSystem) -> (ActorID, any DistributedActor)]>([:])
+
+    struct Lifecycle: Sendable {
+        /// Local actors someone watches or registered: their deinit must be reported.
+        var interesting: Set<ActorID.Path> = []
+        var downed = false
+        var shutDown = false
+    }
+
+    /// The node's membership agent.
+    var daemon: ClusterDaemon? { daemonBox.withLock { $0 } }
 
     /// Starts a node: binds its listening socket and returns once it accepts connections.
     /// - Throws: ``ClusterError`` with code `invalidConfiguration` for unusable settings, or the
@@ -78,12 +91,28 @@ public final class ClusterSystem: DistributedActorSystem, Sendable {
         self.logger = logger
         box.system = self
         logger.debug("node listening", metadata: ["kumo.incarnation": "\(String(incarnation, radix: 16))"])
+        let daemon = withActorName(ClusterDaemon.actorName) {
+            ClusterDaemon(actorSystem: self, settings: settings.membership)
+        }
+        daemonBox.withLock { $0 = daemon }
+        let seeds = settings.seeds
+        _ = await withDaemon { $0.start(seeds: seeds) }
     }
 
     /// Shuts the node down: says goodbye to every peer, fails calls in flight with
     /// ``ClusterError/Code/shuttingDown``, and closes every connection and the listening socket.
     /// Calling it again does nothing.
     public func shutdown() async {
+        let first = lifecycle.withLock { state -> Bool in
+            defer { state.shutDown = true }
+            return !state.shutDown
+        }
+        if first {
+            _ = await withDaemon { daemon in
+                await daemon.leave()
+                daemon.stop()
+            }
+        }
         let (connections, channels, waiting): ([Connection], [any Channel], [EventLoopPromise<Connection>]) =
             peers.withLock { table in
                 guard !table.shuttingDown else { return ([], [], []) }
@@ -156,7 +185,23 @@ public final class ClusterSystem: DistributedActorSystem, Sendable {
 
     public func resignID(_ id: ActorID) {
         actors.withLock { _ = $0.entries.removeValue(forKey: id.path) }
+        let interesting = lifecycle.withLock { $0.interesting.remove(id.path) != nil }
+        if interesting {
+            Task { _ = await self.withDaemon { await $0.actorResigned(id) } }
+        }
     }
+
+    func noteInteresting(_ path: ActorID.Path) {
+        lifecycle.withLock { _ = $0.interesting.insert(path) }
+    }
+
+    func markDowned() {
+        lifecycle.withLock { $0.downed = true }
+    }
+
+    /// Whether the cluster declared this node down. A downed node takes no further part in
+    /// membership; restart it to rejoin as a new incarnation.
+    public var isDowned: Bool { lifecycle.withLock { $0.downed } }
 
     public func resolve<Act>(id: ActorID, as actorType: Act.Type) throws -> Act?
     where Act: DistributedActor, ActorID == Act.ID {
@@ -179,14 +224,29 @@ public final class ClusterSystem: DistributedActorSystem, Sendable {
 
     // MARK: - Deadlines
 
-    @TaskLocal static var callDeadline: NIODeadline?
+    /// What a task knows about the remote call it serves, or the calls it makes.
+    struct CallContext: Sendable {
+        /// When the calls made by this task must be answered.
+        var deadline: NIODeadline?
+        /// The authenticated node whose call this task runs, if it runs one.
+        var caller: NodeID?
+    }
+
+    @TaskLocal static var callContext = CallContext()
+
+    static var callDeadline: NIODeadline? { callContext.deadline }
+
+    /// The node whose remote call the current task is running, authenticated by the handshake;
+    /// `nil` outside a remote call.
+    public static var currentCaller: NodeID? { callContext.caller }
 
     /// Runs `body` with remote calls limited to `timeout` (or less, when an enclosing deadline is
     /// sooner). Deadlines travel with calls: a remote actor's own calls share the caller's.
     public func withCallTimeout<T>(_ timeout: Duration, _ body: () async throws -> T) async rethrows -> T {
         let deadline = NIODeadline.now() + TimeAmount(timeout)
-        let effective = Self.callDeadline.map { min($0, deadline) } ?? deadline
-        return try await Self.$callDeadline.withValue(effective) { try await body() }
+        var context = Self.callContext
+        context.deadline = context.deadline.map { min($0, deadline) } ?? deadline
+        return try await Self.$callContext.withValue(context) { try await body() }
     }
 }
 
@@ -208,4 +268,25 @@ struct ActorTable: Sendable {
     }
     var nextNumber: UInt64 = 1
     var entries: [ActorID.Path: Entry] = [:]
+}
+
+extension ClusterSystem {
+    /// Stops the node the way a crash would, for tests: connections and the listening socket close
+    /// at once, with no goodbye and no graceful leave; peers must detect the failure.
+    public func simulateCrash() async {
+        lifecycle.withLock { $0.shutDown = true }
+        _ = await withDaemon { $0.stop() }
+        let channels: [any Channel] = peers.withLock { table in
+            table.shuttingDown = true
+            var channels = Array(table.channels.values)
+            for slot in table.slots.values {
+                if case .connected(let connection) = slot { channels.append(connection.channel) }
+            }
+            table.slots = [:]
+            return channels
+        }
+        try? await serverChannel.close()
+        for channel in channels { try? await channel.close() }
+        ports.closeAll()
+    }
 }

@@ -54,6 +54,17 @@ final class ConnectionHandler: ChannelInboundHandler {
         do {
             while !closing, let frame = try parser.next() {
                 if let connection {
+                    if let faults = system.settings.faults {
+                        switch faults.decide(from: connection.peer.node.address, to: system.node.address) {
+                        case .deliver: break
+                        case .drop: continue
+                        case .delay(let amount):
+                            context.eventLoop.assumeIsolated().scheduleTask(in: amount) { [weak self] in
+                                try? self?.handleEstablished(frame, connection: connection, context: context)
+                            }
+                            continue
+                        }
+                    }
                     try handleEstablished(frame, connection: connection, context: context)
                 } else {
                     handleHandshake(frame, context: context)

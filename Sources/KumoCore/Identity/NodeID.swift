@@ -1,3 +1,11 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
 /// One run of a node: its address plus an incarnation number chosen at random when the node starts.
 ///
 /// Two processes that listen on the same address one after the other have different incarnations,
@@ -14,11 +22,15 @@ public struct NodeID: Hashable, Sendable, Codable, CustomStringConvertible, Comp
         self.incarnation = incarnation
     }
 
-    /// A fresh random, non-zero incarnation number.
+    /// A fresh incarnation number: the wall-clock time in milliseconds in the high 48 bits and
+    /// 16 random bits below, so a node restarted at an address has a larger incarnation than
+    /// the run before it (as long as the clock does not go back), and two nodes started in the
+    /// same millisecond still differ.
     public static func randomIncarnation() -> UInt64 {
-        var value: UInt64 = 0
-        while value == 0 { value = UInt64.random(in: 1...UInt64.max) }
-        return value
+        var now = timespec()
+        clock_gettime(CLOCK_REALTIME, &now)
+        let millis = UInt64(max(0, now.tv_sec)) &* 1000 &+ UInt64(max(0, now.tv_nsec)) / 1_000_000
+        return (millis << 16) | UInt64.random(in: 1...0xFFFF)
     }
 
     public var description: String {

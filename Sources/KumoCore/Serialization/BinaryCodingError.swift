@@ -15,9 +15,11 @@ enum CoderFault: Error {
     case wireTypeMismatch(found: UInt8, expected: UInt8)
     case invalidFixedLength(found: UInt64, expected: Int)
     case badKeyReference
+    case notPrimitive
     case keyNotFound
     case nilValue
     case unkeyedAtEnd
+    case emptyElement
     case depthExceeded(limit: Int)
     case containerExpired
     case trailingBytes(Int)
@@ -49,12 +51,16 @@ enum CoderFault: Error {
             "invalid length \(found) (expected \(expected))"
         case .badKeyReference:
             "invalid key reference"
+        case .notPrimitive:
+            "internal error: not a primitive type"
         case .keyNotFound:
             "key not found"
         case .nilValue:
             "found nil"
         case .unkeyedAtEnd:
             "unkeyed container is at end"
+        case .emptyElement:
+            "element consumed no input (zero-size values cannot be unkeyed elements)"
         case .depthExceeded(let limit):
             "nesting deeper than maxDepth (\(limit))"
         case .containerExpired:

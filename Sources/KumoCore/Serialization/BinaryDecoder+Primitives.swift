@@ -6,96 +6,188 @@ import Foundation
 
 /// Routing of generic decodes of primitives (and byte arrays / `Data`) to their direct readers.
 ///
-/// Each check is a metatype comparison; results are reinterpreted with `unsafeBitCast` only after
-/// `T` was proven to be exactly the decoded type.
+/// Results are reinterpreted with `unsafeBitCast` only after ``CoderPrimitiveKind/of(_:)`` proved
+/// `T` to be exactly the decoded type.
 extension BinaryDecoderState {
-    /// Reads `T` in its standalone form if it is a primitive; returns nil otherwise.
-    func decodePrimitive<T: Decodable>(_ type: T.Type, at position: inout Int, limit: Int) throws(CoderFault) -> T? {
-        if T.self == String.self {
+    /// Reads the primitive `T` (of `kind`) in its standalone form.
+    func decodePrimitive<T: Decodable>(_ type: T.Type, _ kind: CoderPrimitiveKind, at position: inout Int, limit: Int) throws(CoderFault) -> T {
+        switch kind {
+        case .string:
             return unsafeBitCast(try self.readString(&position, limit), to: T.self)
-        } else if T.self == Int.self {
+        case .int:
             return unsafeBitCast(try self.narrow(self.readZigZag(&position, limit), to: Int.self), to: T.self)
-        } else if T.self == Bool.self {
+        case .bool:
             return unsafeBitCast(try self.readBool(&position, limit), to: T.self)
-        } else if T.self == Double.self {
+        case .double:
             return unsafeBitCast(Double(bitPattern: try self.readFixed64(&position, limit)), to: T.self)
-        } else if T.self == [UInt8].self {
+        case .byteArray:
             return unsafeBitCast(try self.readByteArray(&position, limit), to: T.self)
-        } else if T.self == UInt64.self {
+        case .uint64:
             return unsafeBitCast(try self.readVarint(&position, limit), to: T.self)
-        } else if T.self == Int64.self {
+        case .int64:
             return unsafeBitCast(try self.readZigZag(&position, limit), to: T.self)
-        } else if T.self == UInt8.self {
+        case .uint8:
             return unsafeBitCast(try self.readByte(&position, limit), to: T.self)
-        } else if T.self == Data.self {
+        case .data:
             return unsafeBitCast(try self.readData(&position, limit), to: T.self)
-        } else if T.self == Int32.self {
+        case .int32:
             return unsafeBitCast(try self.narrow(self.readZigZag(&position, limit), to: Int32.self), to: T.self)
-        } else if T.self == UInt32.self {
+        case .uint32:
             return unsafeBitCast(try self.narrow(self.readVarint(&position, limit), to: UInt32.self), to: T.self)
-        } else if T.self == Float.self {
+        case .float:
             return unsafeBitCast(Float(bitPattern: try self.readFixed32(&position, limit)), to: T.self)
-        } else if T.self == UInt.self {
+        case .uint:
             return unsafeBitCast(try self.narrow(self.readVarint(&position, limit), to: UInt.self), to: T.self)
-        } else if T.self == Int8.self {
+        case .int8:
             return unsafeBitCast(Int8(bitPattern: try self.readByte(&position, limit)), to: T.self)
-        } else if T.self == Int16.self {
+        case .int16:
             return unsafeBitCast(try self.narrow(self.readZigZag(&position, limit), to: Int16.self), to: T.self)
-        } else if T.self == UInt16.self {
+        case .uint16:
             return unsafeBitCast(try self.narrow(self.readVarint(&position, limit), to: UInt16.self), to: T.self)
-        } else if T.self == ContiguousArray<UInt8>.self {
+        case .contiguousByteArray:
             return unsafeBitCast(try self.readContiguousBytes(&position, limit), to: T.self)
-        } else if T.self == Int128.self {
+        case .int128:
             return unsafeBitCast(Int128(bitPattern: try self.readUInt128(&position, limit)), to: T.self)
-        } else if T.self == UInt128.self {
+        case .uint128:
             return unsafeBitCast(try self.readUInt128(&position, limit), to: T.self)
+        case .stringArray, .intArray, .doubleArray, .boolArray, .int64Array, .uint64Array, .floatArray,
+             .int32Array, .uint32Array, .optional, .composite:
+            throw .notPrimitive
         }
-        return nil
     }
 
-    /// Reads `T` from a keyed entry if it is a primitive (checking the wire type); returns nil
-    /// otherwise.
-    func decodeEntryPrimitive<T: Decodable>(_ type: T.Type, _ entry: CoderEntry) throws(CoderFault) -> T? {
-        if T.self == String.self {
-            return unsafeBitCast(try self.entryString(entry), to: T.self)
-        } else if T.self == Int.self {
-            return unsafeBitCast(try self.entrySigned(entry, Int.self), to: T.self)
-        } else if T.self == Bool.self {
-            return unsafeBitCast(try self.entryBool(entry), to: T.self)
-        } else if T.self == Double.self {
-            return unsafeBitCast(try self.entryDouble(entry), to: T.self)
-        } else if T.self == [UInt8].self {
-            return unsafeBitCast(try self.entryByteArray(entry), to: T.self)
-        } else if T.self == UInt64.self {
-            return unsafeBitCast(try self.entryUnsigned(entry, UInt64.self), to: T.self)
-        } else if T.self == Int64.self {
-            return unsafeBitCast(try self.entrySigned(entry, Int64.self), to: T.self)
-        } else if T.self == UInt8.self {
-            return unsafeBitCast(try self.entryByte(entry), to: T.self)
-        } else if T.self == Data.self {
-            return unsafeBitCast(try self.entryData(entry), to: T.self)
-        } else if T.self == Int32.self {
-            return unsafeBitCast(try self.entrySigned(entry, Int32.self), to: T.self)
-        } else if T.self == UInt32.self {
-            return unsafeBitCast(try self.entryUnsigned(entry, UInt32.self), to: T.self)
-        } else if T.self == Float.self {
-            return unsafeBitCast(try self.entryFloat(entry), to: T.self)
-        } else if T.self == UInt.self {
-            return unsafeBitCast(try self.entryUnsigned(entry, UInt.self), to: T.self)
-        } else if T.self == Int8.self {
-            return unsafeBitCast(Int8(bitPattern: try self.entryByte(entry)), to: T.self)
-        } else if T.self == Int16.self {
-            return unsafeBitCast(try self.entrySigned(entry, Int16.self), to: T.self)
-        } else if T.self == UInt16.self {
-            return unsafeBitCast(try self.entryUnsigned(entry, UInt16.self), to: T.self)
-        } else if T.self == ContiguousArray<UInt8>.self {
-            return unsafeBitCast(try self.entryContiguousBytes(entry), to: T.self)
-        } else if T.self == Int128.self {
-            return unsafeBitCast(Int128(bitPattern: try self.entryUInt128(entry)), to: T.self)
-        } else if T.self == UInt128.self {
-            return unsafeBitCast(try self.entryUInt128(entry), to: T.self)
+    /// Reads one of the scalar arrays of ``CoderPrimitiveKind`` (an unkeyed container of bare
+    /// elements) with a direct loop, producing the same errors as the generic path would.
+    func decodeArray<T>(_ type: T.Type, _ kind: CoderPrimitiveKind, at position: inout Int, limit: Int) throws -> T {
+        guard self.depth < self.maxDepth else { throw CoderFault.depthExceeded(limit: self.maxDepth) }
+        switch kind {
+        case .stringArray:
+            let array = try self.readArray(String.self, &position, limit, elementSize: nil) { (position, limit) throws(CoderFault) in
+                try self.readString(&position, limit)
+            }
+            return unsafeBitCast(array, to: T.self)
+        case .intArray:
+            let array = try self.readArray(Int.self, &position, limit, elementSize: nil) { (position, limit) throws(CoderFault) in
+                try self.narrow(self.readZigZag(&position, limit), to: Int.self)
+            }
+            return unsafeBitCast(array, to: T.self)
+        case .doubleArray:
+            let array = try self.readArray(Double.self, &position, limit, elementSize: 8) { (position, limit) throws(CoderFault) in
+                Double(bitPattern: try self.readFixed64(&position, limit))
+            }
+            return unsafeBitCast(array, to: T.self)
+        case .boolArray:
+            let array = try self.readArray(Bool.self, &position, limit, elementSize: 1) { (position, limit) throws(CoderFault) in
+                try self.readBool(&position, limit)
+            }
+            return unsafeBitCast(array, to: T.self)
+        case .int64Array:
+            let array = try self.readArray(Int64.self, &position, limit, elementSize: nil) { (position, limit) throws(CoderFault) in
+                try self.readZigZag(&position, limit)
+            }
+            return unsafeBitCast(array, to: T.self)
+        case .uint64Array:
+            let array = try self.readArray(UInt64.self, &position, limit, elementSize: nil) { (position, limit) throws(CoderFault) in
+                try self.readVarint(&position, limit)
+            }
+            return unsafeBitCast(array, to: T.self)
+        case .floatArray:
+            let array = try self.readArray(Float.self, &position, limit, elementSize: 4) { (position, limit) throws(CoderFault) in
+                Float(bitPattern: try self.readFixed32(&position, limit))
+            }
+            return unsafeBitCast(array, to: T.self)
+        case .int32Array:
+            let array = try self.readArray(Int32.self, &position, limit, elementSize: nil) { (position, limit) throws(CoderFault) in
+                try self.narrow(self.readZigZag(&position, limit), to: Int32.self)
+            }
+            return unsafeBitCast(array, to: T.self)
+        case .uint32Array:
+            let array = try self.readArray(UInt32.self, &position, limit, elementSize: nil) { (position, limit) throws(CoderFault) in
+                try self.narrow(self.readVarint(&position, limit), to: UInt32.self)
+            }
+            return unsafeBitCast(array, to: T.self)
+        default:
+            throw CoderFault.notPrimitive
         }
-        return nil
+    }
+
+    /// Reads an unkeyed container of elements read by `read`. Capacity is reserved only for
+    /// fixed-size elements, from the validated byte length.
+    @inline(__always)
+    private func readArray<Element>(
+        _ type: Element.Type,
+        _ position: inout Int,
+        _ limit: Int,
+        elementSize: Int?,
+        _ read: (inout Int, Int) throws(CoderFault) -> Element
+    ) throws -> [Element] {
+        var cursor = position
+        let end: Int
+        do throws(CoderFault) {
+            let length = try self.readU32Length(&cursor, limit)
+            end = cursor + length
+        } catch {
+            throw CoderErrors.make(error, type: [Element].self, key: nil)
+        }
+        var array: [Element] = []
+        if let elementSize { array.reserveCapacity((end - cursor) / elementSize) }
+        do throws(CoderFault) {
+            while cursor < end {
+                array.append(try read(&cursor, end))
+            }
+        } catch {
+            let failure = CoderErrors.make(error, type: Element.self, key: CoderIndexKey(array.count))
+            throw CoderErrors.addingOwner(failure, owner: [Element].self)
+        }
+        position = end
+        return array
+    }
+
+    /// Reads the primitive `T` (of `kind`) from a keyed entry, checking the wire type.
+    func decodeEntryPrimitive<T: Decodable>(_ type: T.Type, _ kind: CoderPrimitiveKind, _ entry: CoderEntry) throws(CoderFault) -> T {
+        switch kind {
+        case .string:
+            return unsafeBitCast(try self.entryString(entry), to: T.self)
+        case .int:
+            return unsafeBitCast(try self.entrySigned(entry, Int.self), to: T.self)
+        case .bool:
+            return unsafeBitCast(try self.entryBool(entry), to: T.self)
+        case .double:
+            return unsafeBitCast(try self.entryDouble(entry), to: T.self)
+        case .byteArray:
+            return unsafeBitCast(try self.entryByteArray(entry), to: T.self)
+        case .uint64:
+            return unsafeBitCast(try self.entryUnsigned(entry, UInt64.self), to: T.self)
+        case .int64:
+            return unsafeBitCast(try self.entrySigned(entry, Int64.self), to: T.self)
+        case .uint8:
+            return unsafeBitCast(try self.entryByte(entry), to: T.self)
+        case .data:
+            return unsafeBitCast(try self.entryData(entry), to: T.self)
+        case .int32:
+            return unsafeBitCast(try self.entrySigned(entry, Int32.self), to: T.self)
+        case .uint32:
+            return unsafeBitCast(try self.entryUnsigned(entry, UInt32.self), to: T.self)
+        case .float:
+            return unsafeBitCast(try self.entryFloat(entry), to: T.self)
+        case .uint:
+            return unsafeBitCast(try self.entryUnsigned(entry, UInt.self), to: T.self)
+        case .int8:
+            return unsafeBitCast(Int8(bitPattern: try self.entryByte(entry)), to: T.self)
+        case .int16:
+            return unsafeBitCast(try self.entrySigned(entry, Int16.self), to: T.self)
+        case .uint16:
+            return unsafeBitCast(try self.entryUnsigned(entry, UInt16.self), to: T.self)
+        case .contiguousByteArray:
+            return unsafeBitCast(try self.entryContiguousBytes(entry), to: T.self)
+        case .int128:
+            return unsafeBitCast(Int128(bitPattern: try self.entryUInt128(entry)), to: T.self)
+        case .uint128:
+            return unsafeBitCast(try self.entryUInt128(entry), to: T.self)
+        case .stringArray, .intArray, .doubleArray, .boolArray, .int64Array, .uint64Array, .floatArray,
+             .int32Array, .uint32Array, .optional, .composite:
+            throw .notPrimitive
+        }
     }
 
     // MARK: Entry readers (wire type checked, bounded by the entry)

@@ -94,11 +94,11 @@ struct BinarySingleValueDecodingContainer: SingleValueDecodingContainer {
     }
 
     func decode<T: Decodable>(_ type: T.Type) throws -> T {
-        let start = self.state.position
+        var position = self.state.position
         do {
             guard self.limit <= self.state.bytes.count else { throw CoderFault.containerExpired }
-            let (value, end) = try self.state.decodeValue(T.self, start: start, limit: self.limit)
-            self.state.position = end
+            let value = try self.state.decodeValue(T.self, at: &position, limit: self.limit)
+            self.state.position = position
             return value
         } catch {
             throw CoderErrors.convert(error, type: T.self, key: nil)

@@ -1,16 +1,24 @@
 /// Reads the elements of an unkeyed container in order.
+///
+/// Kept within three words (offsets in a `ByteBuffer` fit in `UInt32`) so that the
+/// `any UnkeyedDecodingContainer` holding it stores it inline instead of boxing it on the heap.
 struct BinaryUnkeyedDecodingContainer: UnkeyedDecodingContainer {
     let state: BinaryDecoderState
     /// Offset of the next element.
     var position: Int
+    private let storedEnd: UInt32
+    private var storedIndex: UInt32 = 0
+
     /// Offset just past the last element.
-    let end: Int
-    private(set) var currentIndex = 0
+    var end: Int { Int(self.storedEnd) }
+
+    var currentIndex: Int { Int(self.storedIndex) }
 
     init(state: BinaryDecoderState, position: Int, end: Int) {
         self.state = state
         self.position = position
-        self.end = end
+        // A ByteBuffer holds at most `UInt32.max` bytes, so offsets into it fit.
+        self.storedEnd = UInt32(truncatingIfNeeded: end)
     }
 
     /// Always empty: coding paths are only built for errors.
@@ -35,7 +43,7 @@ struct BinaryUnkeyedDecodingContainer: UnkeyedDecodingContainer {
             var position = self.position
             let value = try body(&position, self.end)
             self.position = position
-            self.currentIndex += 1
+            self.storedIndex += 1
             return value
         } catch {
             throw CoderErrors.make(error, type: T.self, key: CoderIndexKey(self.currentIndex))
@@ -51,7 +59,7 @@ struct BinaryUnkeyedDecodingContainer: UnkeyedDecodingContainer {
         }
         guard self.state.bytes[self.position] == 0 else { return false }
         self.position += 1
-        self.currentIndex += 1
+        self.storedIndex += 1
         return true
     }
 
@@ -122,9 +130,12 @@ struct BinaryUnkeyedDecodingContainer: UnkeyedDecodingContainer {
     mutating func decode<T: Decodable>(_ type: T.Type) throws -> T {
         do {
             try self.check()
-            let (value, end) = try self.state.decodeValue(T.self, start: self.position, limit: self.end)
-            self.position = end
-            self.currentIndex += 1
+            var position = self.position
+            let value = try self.state.decodeValue(T.self, at: &position, limit: self.end)
+            // Every element takes at least one byte, so `while !isAtEnd` loops always progress.
+            guard position > self.position else { throw CoderFault.emptyElement }
+            self.position = position
+            self.storedIndex += 1
             return value
         } catch {
             throw CoderErrors.convert(error, type: T.self, key: CoderIndexKey(self.currentIndex))
@@ -136,7 +147,7 @@ struct BinaryUnkeyedDecodingContainer: UnkeyedDecodingContainer {
             try self.check()
             let (index, id) = try self.state.openKeyed(start: self.position, limit: self.end)
             self.position = self.state.frames[index].end
-            self.currentIndex += 1
+            self.storedIndex += 1
             return KeyedDecodingContainer(BinaryKeyedDecodingContainer<NestedKey>(state: self.state, frame: index, id: id))
         } catch {
             throw CoderErrors.make(error, type: KeyedDecodingContainer<NestedKey>.self, typeName: "keyed container", key: CoderIndexKey(self.currentIndex))
@@ -148,7 +159,7 @@ struct BinaryUnkeyedDecodingContainer: UnkeyedDecodingContainer {
             try self.check()
             let (start, end) = try self.state.openUnkeyed(start: self.position, limit: self.end)
             self.position = end
-            self.currentIndex += 1
+            self.storedIndex += 1
             return BinaryUnkeyedDecodingContainer(state: self.state, position: start, end: end)
         } catch {
             throw CoderErrors.make(error, type: (any UnkeyedDecodingContainer).self, typeName: "unkeyed container", key: CoderIndexKey(self.currentIndex))
@@ -161,7 +172,7 @@ struct BinaryUnkeyedDecodingContainer: UnkeyedDecodingContainer {
             var position = self.position
             let length = try self.state.readU32Length(&position, self.end)
             self.position = position + length
-            self.currentIndex += 1
+            self.storedIndex += 1
             return BinaryDecoderImpl(state: self.state, start: position, limit: position + length)
         } catch {
             throw CoderErrors.make(error, type: (any Decoder).self, typeName: "super decoder", key: CoderIndexKey(self.currentIndex))

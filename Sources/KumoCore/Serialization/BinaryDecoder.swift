@@ -15,6 +15,11 @@ public struct BinaryDecoder: Sendable {
     /// throws `DecodingError.dataCorrupted` instead of recursing further.
     public var maxDepth: Int
 
+    /// Contextual information made available to `init(from:)` implementations as
+    /// `Decoder.userInfo` (for example the actor system that resolves actor references). Empty by
+    /// default.
+    public var userInfo: [CodingUserInfoKey: any Sendable] = [:]
+
     /// Creates a decoder.
     ///
     /// - Parameter maxDepth: The nesting limit; 256 by default.
@@ -32,11 +37,13 @@ public struct BinaryDecoder: Sendable {
     ///   has bytes left over after the value; any error thrown by `type`'s `init(from:)`.
     public func decode<T: Decodable>(_ type: T.Type, from buffer: ByteBuffer) throws -> T {
         let maxDepth = self.maxDepth
+        let userInfo = self.userInfo
         return try buffer.withUnsafeReadableBytes { bytes throws -> T in
-            let state = BinaryDecoderState(bytes: bytes, maxDepth: maxDepth)
+            let state = BinaryDecoderState(bytes: bytes, maxDepth: maxDepth, userInfo: userInfo)
             defer { state.invalidate() }
             do {
-                let (value, end) = try state.decodeValue(T.self, start: 0, limit: bytes.count)
+                var end = 0
+                let value = try state.decodeValue(T.self, at: &end, limit: bytes.count)
                 guard end == bytes.count else { throw CoderFault.trailingBytes(bytes.count - end) }
                 return value
             } catch {

@@ -10,7 +10,7 @@ struct BinaryDecoderImpl: Decoder {
     /// Always empty: coding paths are only built for errors (see `DecodingError.codingPath`).
     var codingPath: [any CodingKey] { [] }
 
-    var userInfo: [CodingUserInfoKey: Any] { [:] }
+    var userInfo: [CodingUserInfoKey: Any] { self.state.userInfoAny }
 
     func container<Key: CodingKey>(keyedBy type: Key.Type) throws -> KeyedDecodingContainer<Key> {
         do throws(CoderFault) {
@@ -31,6 +31,7 @@ struct BinaryDecoderImpl: Decoder {
     }
 
     func singleValueContainer() throws -> any SingleValueDecodingContainer {
+        if self.start == self.state.levelStart { self.state.levelRequested = true }
         self.state.position = self.start
         return BinarySingleValueDecodingContainer(state: self.state, limit: self.limit)
     }

@@ -39,30 +39,41 @@ struct CoderKeyedFrame {
 /// The state of one top-level decode call: the input bytes (valid only during the call), the
 /// nesting depth, the keyed containers currently in use and the bookkeeping of the value level
 /// being decoded.
+///
+/// The stored properties opt out of dynamic exclusivity enforcement (`@exclusivity(unchecked)`),
+/// which otherwise dominated the decoding cost; no method holds an access to a property across a
+/// call that could reach the same property again.
 final class BinaryDecoderState {
     /// The input. Emptied when the top-level call returns so that an escaped decoder or container
     /// can only fail, never read freed memory.
-    var bytes: UnsafeRawBufferPointer
+    @exclusivity(unchecked) var bytes: UnsafeRawBufferPointer
     let maxDepth: Int
-    var depth = 0
+    @exclusivity(unchecked) var depth = 0
     /// Read position of single-value containers.
-    var position = 0
-    var frames: [CoderKeyedFrame] = []
-    var nextFrameID = 0
+    @exclusivity(unchecked) var position = 0
+    @exclusivity(unchecked) var frames: [CoderKeyedFrame] = []
+    @exclusivity(unchecked) var nextFrameID = 0
 
     /// Start of the value level being decoded (its decoder's `start`).
-    var levelStart = -1
+    @exclusivity(unchecked) var levelStart = -1
     /// End of that value, once a keyed or unkeyed container revealed it; -1 before.
-    var levelEnd = -1
+    @exclusivity(unchecked) var levelEnd = -1
     /// Index in `frames` of that value's keyed container, reused if requested again.
-    var levelFrame = -1
+    @exclusivity(unchecked) var levelFrame = -1
+    /// Whether that value asked its decoder for any container.
+    @exclusivity(unchecked) var levelRequested = false
 
     /// Linear scans per container before a lookup table is built.
     static let maxLinearScans = 8
 
-    init(bytes: UnsafeRawBufferPointer, maxDepth: Int) {
+    let userInfo: [CodingUserInfoKey: any Sendable]
+    /// ``userInfo`` as `Decoder.userInfo` wants it, converted on first use.
+    lazy var userInfoAny: [CodingUserInfoKey: Any] = self.userInfo.isEmpty ? [:] : self.userInfo.mapValues { $0 }
+
+    init(bytes: UnsafeRawBufferPointer, maxDepth: Int, userInfo: [CodingUserInfoKey: any Sendable]) {
         self.bytes = bytes
         self.maxDepth = maxDepth
+        self.userInfo = userInfo
     }
 
     func invalidate() {
@@ -74,44 +85,71 @@ final class BinaryDecoderState {
 
     // MARK: Value entry
 
-    /// Decodes a value in its standalone form from `start`, reading no further than `limit`.
-    /// Returns the value and the offset just past it.
-    func decodeValue<T: Decodable>(_ type: T.Type, start: Int, limit: Int) throws -> (T, Int) {
-        var position = start
-        if let value = try self.decodePrimitive(T.self, at: &position, limit: limit) {
-            return (value, position)
+    /// Decodes a value in its standalone form at `position`, reading no further than `limit`, and
+    /// moves `position` past it.
+    ///
+    /// (Generic helpers here return plain `T` and pass positions `inout`: returning `T?` or a
+    /// tuple containing `T` would make the runtime look up `Optional<T>` / tuple metadata on
+    /// every call.)
+    func decodeValue<T: Decodable>(_ type: T.Type, at position: inout Int, limit: Int) throws -> T {
+        let kind = CoderPrimitiveKind.of(T.self)
+        switch kind {
+        case .composite:
+            return try self.decodeComposite(T.self, at: &position, limit: limit)
+        case .optional:
+            if let optional = T.self as? any CoderOptionalDecodable.Type {
+                return try optional.decodeTagged(T.self, state: self, at: &position, limit: limit)
+            }
+            return try self.decodeComposite(T.self, at: &position, limit: limit)
+        case .stringArray, .intArray, .doubleArray, .boolArray, .int64Array, .uint64Array, .floatArray,
+             .int32Array, .uint32Array:
+            return try self.decodeArray(T.self, kind, at: &position, limit: limit)
+        default:
+            return try self.decodePrimitive(T.self, kind, at: &position, limit: limit)
         }
-        if _isOptional(T.self), let optional = T.self as? any CoderOptionalDecodable.Type {
-            return try optional.decodeTagged(T.self, state: self, start: start, limit: limit)
-        }
-        return try self.decodeComposite(T.self, start: start, limit: limit)
     }
 
-    /// Runs `T.init(from:)` on the value at `start`, enforcing the depth limit and naming `T` in
-    /// errors that unwind through it.
-    func decodeComposite<T: Decodable>(_ type: T.Type, start: Int, limit: Int) throws -> (T, Int) {
+    /// Runs `T.init(from:)` on the value at `position`, enforcing the depth limit and naming `T`
+    /// in errors that unwind through it; moves `position` past the value.
+    func decodeComposite<T: Decodable>(_ type: T.Type, at position: inout Int, limit: Int) throws -> T {
+        let start = position
         guard self.depth < self.maxDepth else { throw CoderFault.depthExceeded(limit: self.maxDepth) }
         self.depth += 1
         let savedStart = self.levelStart
         let savedEnd = self.levelEnd
         let savedFrame = self.levelFrame
+        let savedRequested = self.levelRequested
         let savedFrameCount = self.frames.count
         self.levelStart = start
         self.levelEnd = -1
         self.levelFrame = -1
+        self.levelRequested = false
         self.position = start
         defer {
             self.depth -= 1
             self.levelStart = savedStart
             self.levelEnd = savedEnd
             self.levelFrame = savedFrame
-            if self.frames.count > savedFrameCount {
-                self.frames.removeSubrange(savedFrameCount...)
+            self.levelRequested = savedRequested
+            while self.frames.count > savedFrameCount {
+                self.frames.removeLast()
             }
         }
         do {
             let value = try T(from: BinaryDecoderImpl(state: self, start: start, limit: limit))
-            return (value, self.levelEnd >= 0 ? self.levelEnd : self.position)
+            if self.levelEnd >= 0 {
+                position = self.levelEnd
+            } else if !self.levelRequested, limit - start >= 4,
+                self.bytes.loadUnaligned(fromByteOffset: start, as: UInt32.self) == 0
+            {
+                // The value read nothing, but an empty keyed container follows: what synthesized
+                // `Codable` writes for a type without stored properties (its `encode(to:)` opens
+                // a container, its `init(from:)` does not). Consume it as the value's encoding.
+                position = start + 4
+            } else {
+                position = self.position
+            }
+            return value
         } catch {
             throw CoderErrors.addingOwner(error, owner: T.self)
         }
@@ -120,10 +158,11 @@ final class BinaryDecoderState {
     /// Decodes `T` from a keyed entry: primitives by wire type, optionals per the keyed optional
     /// rules, anything else from a wire-type-4 payload.
     func decodeEntry<T: Decodable>(_ type: T.Type, _ entry: CoderEntry) throws -> T {
-        if let value = try self.decodeEntryPrimitive(T.self, entry) {
-            return value
+        let kind = CoderPrimitiveKind.of(T.self)
+        if kind.isScalar {
+            return try self.decodeEntryPrimitive(T.self, kind, entry)
         }
-        if _isOptional(T.self), let optional = T.self as? any CoderOptionalDecodable.Type {
+        if kind == .optional, let optional = T.self as? any CoderOptionalDecodable.Type {
             return try optional.decodeEntry(T.self, state: self, entry: entry)
         }
         return try self.decodeDelimited(T.self, entry)
@@ -134,13 +173,15 @@ final class BinaryDecoderState {
         try self.expect(entry, .container)
         var position = entry.payload
         let length = try self.readU32Length(&position, entry.end)
-        return try self.decodeValue(T.self, start: position, limit: position + length).0
+        let end = position + length
+        return try self.decodeValue(T.self, at: &position, limit: end)
     }
 
     // MARK: Containers
 
     /// Opens the keyed container of the value at `start` and returns its frame index and id.
     func openKeyed(start: Int, limit: Int) throws(CoderFault) -> (index: Int, id: Int) {
+        if start == self.levelStart { self.levelRequested = true }
         if start == self.levelStart, self.levelFrame >= 0, self.levelFrame < self.frames.count {
             return (self.levelFrame, self.frames[self.levelFrame].id)
         }
@@ -148,6 +189,7 @@ final class BinaryDecoderState {
         let length = try self.readU32Length(&position, limit)
         let id = self.nextFrameID
         self.nextFrameID += 1
+        if self.frames.capacity == 0 { self.frames.reserveCapacity(16) }
         self.frames.append(CoderKeyedFrame(id: id, start: position, end: position + length, cursor: position))
         let index = self.frames.count - 1
         if start == self.levelStart {
@@ -159,6 +201,7 @@ final class BinaryDecoderState {
 
     /// Opens the unkeyed container of the value at `start`; returns its element range.
     func openUnkeyed(start: Int, limit: Int) throws(CoderFault) -> (start: Int, end: Int) {
+        if start == self.levelStart { self.levelRequested = true }
         var position = start
         let length = try self.readU32Length(&position, limit)
         if start == self.levelStart { self.levelEnd = position + length }
@@ -183,7 +226,7 @@ final class BinaryDecoderState {
         let payload = position
         switch wireType {
         case CoderWireType.varint.rawValue:
-            _ = try self.bytes.readCoderVarint(at: &position, limit: limit)
+            try self.bytes.skipCoderVarint(at: &position, limit: limit)
         case CoderWireType.fixed64.rawValue:
             try self.skip(8, &position, limit)
         case CoderWireType.lengthDelimited.rawValue:
@@ -209,14 +252,20 @@ final class BinaryDecoderState {
     }
 
     /// Follows a key back-reference: `distance` bytes before `tagStart` must start an entry tag
-    /// that spells its key out (reference 0).
+    /// that spells its key out. Such a tag has reference 0, so it is the single byte `0…7`.
+    @inline(__always)
     private func resolveKeyReference(_ distance: UInt64, from tagStart: Int) throws(CoderFault) -> (Int, Int) {
         guard distance <= UInt64(tagStart) else { throw .badKeyReference }
-        var position = tagStart - Int(distance)
+        let definition = tagStart - Int(distance)
+        guard self.bytes[definition] < 8 else { throw .badKeyReference }
+        var position = definition + 1
         let limit = self.bytes.count
+        guard position < limit else { throw .badKeyReference }
+        let first = self.bytes[position]
+        if first < 0x80, limit - position > Int(first) {
+            return (position + 1, Int(first))
+        }
         do {
-            let tag = try self.bytes.readCoderVarint(at: &position, limit: limit)
-            guard tag >> 3 == 0 else { throw CoderFault.badKeyReference }
             let length = try self.readLength(&position, limit)
             return (position, length)
         } catch {
@@ -403,8 +452,7 @@ final class BinaryDecoderState {
     /// Validated UTF-8 at `start..<start+length` (already bounds-checked by the caller).
     func string(start: Int, length: Int) throws(CoderFault) -> String {
         if length == 0 { return "" }
-        let raw = UnsafeRawBufferPointer(rebasing: self.bytes[start..<(start + length)])
-        guard let string = String(validating: raw.assumingMemoryBound(to: UInt8.self), as: UTF8.self) else {
+        guard let string = CoderUTF8.string(UnsafeRawBufferPointer(rebasing: self.bytes[start..<(start + length)])) else {
             throw .invalidUTF8
         }
         return string

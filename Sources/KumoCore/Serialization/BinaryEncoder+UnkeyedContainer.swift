@@ -1,16 +1,24 @@
 /// Writes an unkeyed container: a `UInt32` length (back-patched) followed by the elements in
 /// their standalone encodings, without tags.
+///
+/// Kept within three words (ids as `Int32`) so that the `any UnkeyedEncodingContainer` holding it
+/// stores it inline instead of boxing it on the heap.
 struct BinaryUnkeyedEncodingContainer: UnkeyedEncodingContainer {
     let state: BinaryEncoderState
-    let id: Int
+    private let storedID: Int32
     /// Index of this container's frame in `state.frames`.
-    let depth: Int
+    private let storedDepth: Int32
     private(set) var count = 0
+
+    var id: Int { Int(self.storedID) }
+    var depth: Int { Int(self.storedDepth) }
 
     init(state: BinaryEncoderState, id: Int, depth: Int) {
         self.state = state
-        self.id = id
-        self.depth = depth
+        // Ids count the containers of one encode call and depths its nesting; both stay far
+        // below `Int32.max` (a container costs at least 4 bytes of a buffer capped at 4 GiB).
+        self.storedID = Int32(truncatingIfNeeded: id)
+        self.storedDepth = Int32(truncatingIfNeeded: depth)
     }
 
     /// Always empty: the binary coder does not track coding paths while encoding.

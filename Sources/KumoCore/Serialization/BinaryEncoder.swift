@@ -15,7 +15,11 @@ import NIOCore
 /// let back = try BinaryDecoder().decode(Person.self, from: bytes)
 /// ```
 public struct BinaryEncoder: Sendable {
-    /// Creates an encoder. It holds no state; one instance may be shared freely.
+    /// Contextual information made available to `encode(to:)` implementations as
+    /// `Encoder.userInfo`. Empty by default.
+    public var userInfo: [CodingUserInfoKey: any Sendable] = [:]
+
+    /// Creates an encoder. It holds no mutable state; one instance may be shared freely.
     public init() {}
 
     /// Appends the encoding of `value` to `buffer`.
@@ -25,15 +29,26 @@ public struct BinaryEncoder: Sendable {
     ///   - buffer: The buffer to append to; its existing bytes are left untouched.
     /// - Throws: `EncodingError` if `value`'s `encode(to:)` misuses its containers (for example
     ///   writes to a container after a sibling container was written to) or a container exceeds
-    ///   4 GiB, or any error `value` itself throws. On error the buffer may hold a partial encoding
-    ///   after its original bytes.
+    ///   4 GiB, or any error `value` itself throws. On error the buffer's readable bytes are left
+    ///   unchanged.
     public func encode<T: Encodable>(_ value: T, into buffer: inout ByteBuffer) throws {
-        let state = BinaryEncoderState()
+        let state = BinaryEncoderState(userInfo: self.userInfo)
         // Move the caller's buffer into the state (and back) without sharing its storage, so
         // writes never trigger a copy-on-write.
         swap(&state.buffer, &buffer)
-        defer { swap(&state.buffer, &buffer) }
-        try state.encodeTopLevel(value)
+        defer {
+            state.finish()
+            swap(&state.buffer, &buffer)
+        }
+        let originalWriterIndex = state.buffer.writerIndex
+        state.start(reserving: 64)
+        do {
+            try state.encodeTopLevel(value)
+        } catch {
+            // Leave the buffer's readable bytes as they were.
+            state.writeIndex = originalWriterIndex
+            throw error
+        }
     }
 
     /// Returns the encoding of `value` in a new buffer.

@@ -15,7 +15,7 @@ struct BinaryEncoderImpl: Encoder {
     /// Always empty: the binary coder does not track coding paths while encoding.
     var codingPath: [any CodingKey] { [] }
 
-    var userInfo: [CodingUserInfoKey: Any] { [:] }
+    var userInfo: [CodingUserInfoKey: Any] { self.state.userInfoAny }
 
     func container<Key: CodingKey>(keyedBy type: Key.Type) -> KeyedEncodingContainer<Key> {
         let (id, depth) = self.state.openContainer(.keyed, base: self.base, frameID: self.frameID)

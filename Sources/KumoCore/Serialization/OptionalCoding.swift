@@ -13,7 +13,7 @@ protocol CoderOptionalEncodable {
 
 /// Decoding counterpart of ``CoderOptionalEncodable``.
 protocol CoderOptionalDecodable {
-    static func decodeTagged<R>(_ type: R.Type, state: BinaryDecoderState, start: Int, limit: Int) throws -> (R, Int)
+    static func decodeTagged<R>(_ type: R.Type, state: BinaryDecoderState, at position: inout Int, limit: Int) throws -> R
     static func decodeEntry<R>(_ type: R.Type, state: BinaryDecoderState, entry: CoderEntry) throws -> R
 }
 
@@ -45,23 +45,25 @@ extension Optional: CoderOptionalEncodable where Wrapped: Encodable {
 }
 
 extension Optional: CoderOptionalDecodable where Wrapped: Decodable {
-    static func decodeTagged<R>(_ type: R.Type, state: BinaryDecoderState, start: Int, limit: Int) throws -> (R, Int) {
-        guard R.self == Self.self else { throw CoderFault.containerExpired }
-        var position = start
-        let tag = try state.readByte(&position, limit)
+    static func decodeTagged<R>(_ type: R.Type, state: BinaryDecoderState, at position: inout Int, limit: Int) throws -> R {
+        guard R.self == Self.self else { throw CoderFault.notPrimitive }
+        var cursor = position
+        let tag = try state.readByte(&cursor, limit)
         switch tag {
         case 0:
-            return (unsafeBitCast(Self.none, to: R.self), position)
+            position = cursor
+            return unsafeBitCast(Self.none, to: R.self)
         case 1:
-            let (wrapped, end) = try state.decodeValue(Wrapped.self, start: position, limit: limit)
-            return (unsafeBitCast(Self.some(wrapped), to: R.self), end)
+            let wrapped = try state.decodeValue(Wrapped.self, at: &cursor, limit: limit)
+            position = cursor
+            return unsafeBitCast(Self.some(wrapped), to: R.self)
         default:
             throw CoderFault.invalidOptionalTag(tag)
         }
     }
 
     static func decodeEntry<R>(_ type: R.Type, state: BinaryDecoderState, entry: CoderEntry) throws -> R {
-        guard R.self == Self.self else { throw CoderFault.containerExpired }
+        guard R.self == Self.self else { throw CoderFault.notPrimitive }
         if entry.wireType == CoderWireType.null.rawValue {
             return unsafeBitCast(Self.none, to: R.self)
         }

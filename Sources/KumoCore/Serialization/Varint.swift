@@ -1,5 +1,3 @@
-import NIOCore
-
 /// LEB128 varints and zigzag mapping, as used by the binary coder.
 ///
 /// A varint stores 7 bits per byte, least significant group first; the high bit of a byte
@@ -21,39 +19,28 @@ enum CoderVarint {
         Int64(bitPattern: value >> 1) ^ (0 &- Int64(bitPattern: value & 1))
     }
 
-    /// The number of bytes ``ByteBuffer/writeCoderVarint(_:)`` emits for `value`.
+    /// Stores `value` as a varint at `pointer` (which must have ``maxLength`` writable bytes)
+    /// and returns the number of bytes written.
     @inline(__always)
-    static func encodedLength(_ value: UInt64) -> Int {
-        // Bits needed, rounded up to groups of 7; zero still takes one byte.
-        let bits = 64 - (value | 1).leadingZeroBitCount
-        return (bits + 6) / 7
-    }
-}
-
-extension ByteBuffer {
-    /// Appends `value` as an LEB128 varint.
-    @inline(__always)
-    mutating func writeCoderVarint(_ value: UInt64) {
+    static func write(_ value: UInt64, to pointer: UnsafeMutableRawPointer) -> Int {
         if value < 0x80 {
-            self.writeInteger(UInt8(truncatingIfNeeded: value))
-        } else {
-            self.writeMultiByteCoderVarint(value)
+            pointer.storeBytes(of: UInt8(truncatingIfNeeded: value), as: UInt8.self)
+            return 1
         }
+        return self.writeMultiByte(value, to: pointer)
     }
 
     @inline(never)
-    mutating func writeMultiByteCoderVarint(_ value: UInt64) {
-        self.writeWithUnsafeMutableBytes(minimumWritableBytes: CoderVarint.maxLength) { out in
-            var remaining = value
-            var index = 0
-            while remaining >= 0x80 {
-                out[index] = UInt8(truncatingIfNeeded: remaining) | 0x80
-                remaining >>= 7
-                index += 1
-            }
-            out[index] = UInt8(truncatingIfNeeded: remaining)
-            return index + 1
+    static func writeMultiByte(_ value: UInt64, to pointer: UnsafeMutableRawPointer) -> Int {
+        var remaining = value
+        var index = 0
+        while remaining >= 0x80 {
+            pointer.storeBytes(of: UInt8(truncatingIfNeeded: remaining) | 0x80, toByteOffset: index, as: UInt8.self)
+            remaining >>= 7
+            index += 1
         }
+        pointer.storeBytes(of: UInt8(truncatingIfNeeded: remaining), toByteOffset: index, as: UInt8.self)
+        return index + 1
     }
 }
 
@@ -70,7 +57,26 @@ extension UnsafeRawBufferPointer {
             position += 1
             return UInt64(first)
         }
+        if limit - position >= 2 {
+            let second = self[position + 1]
+            if second < 0x80 {
+                position += 2
+                return UInt64(first & 0x7F) | UInt64(second) << 7
+            }
+        }
         return try self.readMultiByteCoderVarint(at: &position, limit: limit)
+    }
+
+    /// Moves `position` past a varint without computing its value, with the same checks as
+    /// ``readCoderVarint(at:limit:)``.
+    @inline(__always)
+    func skipCoderVarint(at position: inout Int, limit: Int) throws(CoderFault) {
+        guard position < limit else { throw .truncated(needed: 1) }
+        if self[position] < 0x80 {
+            position += 1
+            return
+        }
+        _ = try self.readCoderVarint(at: &position, limit: limit)
     }
 
     @inline(never)

@@ -1,0 +1,120 @@
+import KumoCore
+
+extension ClusterDaemon {
+    /// Answers a probe.
+    distributed func ping() -> Bool {
+        true
+    }
+
+    /// Probes `target` on behalf of another member (SWIM's indirect probe).
+    distributed func probe(_ target: NodeID) async -> Bool {
+        await directProbe(target)
+    }
+
+    /// One probe round: the next member in a shuffled round-robin order is probed directly and,
+    /// if it does not answer in time, through `indirectProbes` other members. Only when all fail
+    /// is it marked unreachable: one lost packet does not make a member unreachable.
+    func probeRound() async {
+        guard !stopped, let target = nextProbeTarget() else { return }
+        await check(target)
+    }
+
+    /// Probes `target` now (also used when its connection drops).
+    func check(_ target: NodeID) async {
+        var reachable = await directProbe(target)
+        if !reachable { reachable = await indirectProbe(target) }
+        guard !stopped, isAlive(target) else { return }
+        if reachable {
+            unreachableSince.removeValue(forKey: target)
+            if let member = membership.mark(target, .reachable) {
+                log.info("member reachable again", metadata: ["kumo.member": "\(member.name) \(member.node)"])
+                publish(.reachable(member))
+            }
+        } else {
+            if unreachableSince[target] == nil { unreachableSince[target] = clock.now }
+            if let member = membership.mark(target, .unreachable) {
+                log.info("member unreachable", metadata: ["kumo.member": "\(member.name) \(member.node)"])
+                publish(.unreachable(member))
+            }
+        }
+    }
+
+    private func nextProbeTarget() -> NodeID? {
+        while let next = probeOrder.popLast() {
+            if isAlive(next) && next != me { return next }
+        }
+        probeOrder = membership.alive.map(\.node).filter { $0 != me }.shuffled()
+        return probeOrder.popLast()
+    }
+
+    func directProbe(_ target: NodeID) async -> Bool {
+        do {
+            let remote = try daemon(on: target)
+            messagesSent += 1
+            return try await actorSystem.withCallTimeout(settings.probeTimeout) { try await remote.ping() }
+        } catch {
+            return false
+        }
+    }
+
+    private func indirectProbe(_ target: NodeID) async -> Bool {
+        let helpers = membership.alive
+            .filter { $0.node != me && $0.node != target && $0.reachability == .reachable }
+            .shuffled().prefix(settings.indirectProbes)
+        guard !helpers.isEmpty else { return false }
+        let timeout = settings.probeTimeout * 2
+        return await withTaskGroup(of: Bool.self) { group in
+            for helper in helpers {
+                group.addTask {
+                    do {
+                        let remote = try await self.daemon(on: helper.node)
+                        await self.countMessage()
+                        return try await self.actorSystem.withCallTimeout(timeout) { try await remote.probe(target) }
+                    } catch {
+                        return false
+                    }
+                }
+            }
+            for await answer in group where answer {
+                group.cancelAll()
+                return true
+            }
+            return false
+        }
+    }
+
+    func countMessage() {
+        messagesSent += 1
+    }
+
+    /// Applies the downing strategy to members unreachable for long enough.
+    func downUnreachable() {
+        guard case .timeout(let after) = settings.downing.kind else { return }
+        let now = clock.now
+        for (node, since) in unreachableSince where now - since >= after {
+            guard let member = membership[node], !member.status.isTerminal else {
+                unreachableSince.removeValue(forKey: node)
+                continue
+            }
+            log.notice("downing member unreachable for \(now - since)", metadata: ["kumo.member": "\(member.name) \(node)"])
+            var down = member
+            down.status = .down
+            apply(membership.update(down))
+        }
+    }
+
+    /// Marks `node` down by hand (for the manual downing strategy, or an operator).
+    func down(_ node: NodeID) {
+        guard var member = membership[node], !member.status.isTerminal else { return }
+        member.status = .down
+        apply(membership.update(member))
+    }
+}
+
+extension ClusterDaemon {
+    /// The connection to `node` closed: probe it now, if it is a member.
+    func connectionClosed(_ node: NodeID) async {
+        guard !stopped, isAlive(node), node != me else { return }
+        await check(node)
+    }
+}

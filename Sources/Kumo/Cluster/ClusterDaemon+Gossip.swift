@@ -1,0 +1,124 @@
+import KumoCore
+
+extension ClusterDaemon {
+    /// A joining node asks a seed (or the control node) to let it in; the answer is the seed's
+    /// view, in which the joiner is up.
+    distributed func join(_ member: Member) throws -> GossipEnvelope {
+        guard let caller = ClusterSystem.currentCaller, caller == member.node else {
+            log.warning("refused a join whose member \(member.node) is not the caller \(String(describing: ClusterSystem.currentCaller))")
+            throw ClusterError(.protocolError, "a node may only join as itself", node: me)
+        }
+        if let known = membership[member.node], known.status.isTerminal {
+            throw ClusterError(.nodeGone, "\(member.node) was \(known.status); restart to join as a new incarnation", node: me)
+        }
+        var admitted = member
+        admitted.status = max(member.status, .up)
+        apply(membership.update(admitted))
+        return GossipEnvelope(membership: membership, registry: registry)
+    }
+
+    /// One push–pull exchange: the caller's view in, this node's merged view out.
+    distributed func gossip(_ envelope: GossipEnvelope) -> GossipEnvelope? {
+        guard let caller = ClusterSystem.currentCaller else { return nil }
+        if let known = membership[caller], known.status.isTerminal {
+            log.info("ignored gossip from \(caller), which is \(known.status) here")
+            return nil
+        }
+        if membership[caller] == nil, envelope.membership[caller].map({ $0.status.isTerminal }) ?? true {
+            log.info("ignored gossip from \(caller), which is not a member")
+            return nil
+        }
+        merge(envelope)
+        return GossipEnvelope(membership: membership, registry: registry)
+    }
+
+    func merge(_ envelope: GossipEnvelope) {
+        apply(membership.merge(envelope.membership))
+        let changed = registry.merge(envelope.registry) { node in node != me && isAlive(node) }
+        notifyListings(changed)
+    }
+
+    /// One gossip round: join through the seeds while not a member, else exchange views with one
+    /// random member.
+    func gossipRound() async {
+        guard !stopped, let myself else { return }
+        if myself.status == .joining {
+            await joinThroughSeeds()
+            return
+        }
+        let others = membership.alive.filter { $0.node != me }
+        if others.isEmpty {
+            if !seeds.isEmpty { await joinThroughSeeds() }  // a seed restarted: find the cluster again
+            return
+        }
+        let reachable = others.filter { $0.reachability == .reachable }
+        // Mostly reachable members; now and then an unreachable one, so a healed partition merges.
+        let pool = reachable.isEmpty || Int.random(in: 0..<10) == 0 ? others : reachable
+        guard let peer = pool.randomElement() else { return }
+        await exchange(with: peer.node)
+    }
+
+    func exchange(with node: NodeID) async {
+        do {
+            let remote = try daemon(on: node)
+            messagesSent += 1
+            let reply = try await actorSystem.withCallTimeout(settings.probeTimeout * 2) {
+                try await remote.gossip(GossipEnvelope(membership: membership, registry: registry))
+            }
+            if let reply { merge(reply) }
+        } catch {
+            log.trace("gossip with \(node) failed: \(error)")
+        }
+    }
+
+    func joinThroughSeeds() async {
+        for seed in seeds.shuffled() {
+            guard !stopped, let myself else { return }
+            do {
+                let node = try await actorSystem.connect(to: seed)
+                let remote = try daemon(on: node)
+                messagesSent += 1
+                let view = try await actorSystem.withCallTimeout(settings.probeTimeout * 4) {
+                    try await remote.join(myself)
+                }
+                merge(view)
+                if let current = membership[me], current.status == .joining {
+                    apply(membership.update(Member(node: me, name: myName, status: .up)))
+                }
+                log.debug("joined the cluster through \(seed)")
+                return
+            } catch {
+                log.debug("cannot join through seed \(seed): \(error)")
+            }
+        }
+    }
+
+    /// Leaves gracefully: leaving, then removed, each pushed to a few members at once.
+    func leave() async {
+        guard !stopped, let myself, !myself.status.isTerminal else { return }
+        apply(membership.update(Member(node: me, name: myName, status: .leaving)))
+        await pushToSome()
+        try? await Task.sleep(for: settings.leaveGracePeriod / 2)
+        apply(membership.update(Member(node: me, name: myName, status: .removed)))
+        await pushToSome()
+        try? await Task.sleep(for: settings.leaveGracePeriod / 2)
+    }
+
+    private func pushToSome() async {
+        let targets = membership.alive.filter { $0.node != me && $0.reachability == .reachable }.shuffled().prefix(3)
+        await withTaskGroup(of: Void.self) { group in
+            for target in targets {
+                group.addTask { await self.exchange(with: target.node) }
+            }
+        }
+    }
+
+    /// Forgets members that have been down or removed longer than `forgetAfter`.
+    func forgetOldMembers() {
+        let cutoff = clock.now - settings.forgetAfter
+        let old = terminalSince.filter { $0.value < cutoff }.map(\.key)
+        guard !old.isEmpty else { return }
+        membership.prune(old)
+        for node in old { terminalSince.removeValue(forKey: node) }
+    }
+}

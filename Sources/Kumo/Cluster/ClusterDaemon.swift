@@ -1,0 +1,174 @@
+import KumoCore
+import Logging
+
+/// The membership agent of a node: a system actor, well known as `kumo.cluster` on every node.
+///
+/// It keeps this node's view of the members and the registry, gossips it (push–pull with one
+/// random member per round), probes members SWIM-style (direct probe, then indirect probes through
+/// other members), downs members unreachable past the downing timeout, and carries lifecycle
+/// watches and remote spawns. It runs on the node's event-loop executor: its work is small and it
+/// never blocks.
+distributed actor ClusterDaemon {
+    typealias ActorSystem = ClusterSystem
+
+    static let actorName = "kumo.cluster"
+
+    nonisolated var unownedExecutor: UnownedSerialExecutor {
+        actorSystem.executor.asUnownedSerialExecutor()
+    }
+
+    let settings: MembershipSettings
+    let me: NodeID
+    let myName: String
+    let log: Logger
+
+    var membership = Membership()
+    var registry = Registry()
+    var unreachableSince: [NodeID: ContinuousClock.Instant] = [:]
+    var terminalSince: [NodeID: ContinuousClock.Instant] = [:]
+    var seeds: [NodeAddress] = []
+    var loops: [Task<Void, Never>] = []
+    var probeOrder: [NodeID] = []
+    var stopped = false
+
+    var eventSubscribers: [Int: AsyncStream<MembershipEvent>.Continuation] = [:]
+    var listingSubscribers: [Int: (key: String, continuation: AsyncStream<[ActorID]>.Continuation)] = [:]
+    var nextSubscriber = 0
+
+    var localWatches: [ActorID.Path: [WatchHandle]] = [:]
+    var remoteWatches: [ActorID: [WatchHandle]] = [:]
+    var nodeWatches: [NodeID: [WatchHandle]] = [:]
+    var watchers: [ActorID.Path: Set<NodeID>] = [:]
+    var spawned: [ActorID.Path: any DistributedActor] = [:]
+
+    var logPort: (SendPort<LogLine>, ReceivePort<LogLine>)?
+    var logCollectorTask: Task<Void, Never>?
+    var cachedCollectorPort: (NodeID, SendPort<LogLine>)?
+
+    /// Membership messages this node sent (probes, gossip, joins), for the scale benchmark.
+    var messagesSent: UInt64 = 0
+
+    let clock = ContinuousClock()
+
+    init(actorSystem: ClusterSystem, settings: MembershipSettings) {
+        self.actorSystem = actorSystem
+        self.settings = settings
+        self.me = actorSystem.node
+        self.myName = actorSystem.settings.name
+        var log = actorSystem.logger
+        log[metadataKey: "kumo.actor"] = "kumo.cluster"
+        self.log = log
+    }
+
+    /// The current view, for `kumo status` and other nodes.
+    distributed func members() -> [Member] {
+        membership.sorted
+    }
+
+    /// Membership messages this node has sent so far.
+    distributed func sentMessageCount() -> UInt64 {
+        messagesSent
+    }
+
+    /// This node's own member record.
+    var myself: Member? { membership[me] }
+
+    /// Starts gossip and probing. With no seeds the node forms a cluster of one and is up at
+    /// once; otherwise it is joining until a seed answers.
+    func start(seeds: [NodeAddress]) {
+        self.seeds = seeds.filter { $0 != me.address }
+        apply(membership.update(Member(node: me, name: myName, status: self.seeds.isEmpty ? .up : .joining)))
+        startLogCollector()
+        guard settings.enabled else { return }
+        loops.append(Task { await self.gossipLoop() })
+        loops.append(Task { await self.probeLoop() })
+    }
+
+    private func gossipLoop() async {
+        while await pause(settings.gossipInterval) { await gossipRound() }
+    }
+
+    private func probeLoop() async {
+        while await pause(settings.probeInterval) {
+            await probeRound()
+            downUnreachable()
+            forgetOldMembers()
+        }
+    }
+
+    /// Sleeps about `interval` (±20 %, so nodes started together drift apart); false once stopped.
+    private func pause(_ interval: Duration) async -> Bool {
+        try? await Task.sleep(for: interval * Double.random(in: 0.8...1.2))
+        return !Task.isCancelled && !stopped
+    }
+
+    /// Stops all periodic work and ends every subscription.
+    func stop() {
+        stopped = true
+        for loop in loops { loop.cancel() }
+        loops = []
+        logCollectorTask?.cancel()
+        logPort?.1.close()
+        for subscriber in eventSubscribers.values { subscriber.finish() }
+        for subscriber in listingSubscribers.values { subscriber.continuation.finish() }
+        eventSubscribers = [:]
+        listingSubscribers = [:]
+        spawned = [:]
+    }
+
+    /// Applies membership changes: events, reachability bookkeeping, registry cleanup, watches.
+    func apply(_ changes: [Membership.Change]) {
+        for change in changes {
+            let member = change.member
+            publish(.statusChanged(member, previous: change.previous))
+            if member.status.isTerminal {
+                terminalSince[member.node] = clock.now
+                unreachableSince.removeValue(forKey: member.node)
+                if registry.removeNode(member.node) { notifyAllListings() }
+                nodeTerminated(member.node, left: member.status == .removed)
+                if member.node == me, member.status == .down {
+                    log.error("this node was declared down by the cluster; it must restart to rejoin as a new incarnation")
+                    actorSystem.markDowned()
+                    stop()
+                }
+            }
+            if member.node != me, change.previous == nil || change.previous == .joining, member.status == .up {
+                log.debug("member up", metadata: ["kumo.member": "\(member.name) \(member.node)"])
+            }
+        }
+    }
+
+    func publish(_ event: MembershipEvent) {
+        for subscriber in eventSubscribers.values { subscriber.yield(event) }
+    }
+
+    /// A stream of membership events, starting with every current member.
+    func subscribe() -> AsyncStream<MembershipEvent> {
+        let id = nextSubscriber
+        nextSubscriber += 1
+        let (stream, continuation) = AsyncStream<MembershipEvent>.makeStream(bufferingPolicy: .bufferingNewest(4096))
+        for member in membership.sorted { continuation.yield(.statusChanged(member, previous: nil)) }
+        if stopped {
+            continuation.finish()
+            return stream
+        }
+        eventSubscribers[id] = continuation
+        continuation.onTermination = { _ in Task { await self.unsubscribe(id) } }
+        return stream
+    }
+
+    private func unsubscribe(_ id: Int) {
+        eventSubscribers.removeValue(forKey: id)
+        listingSubscribers.removeValue(forKey: id)
+    }
+
+    /// Whether `node` is a member in good standing here.
+    func isAlive(_ node: NodeID) -> Bool {
+        membership[node].map { !$0.status.isTerminal } ?? false
+    }
+
+    /// The daemon of another node.
+    func daemon(on node: NodeID) throws -> ClusterDaemon {
+        try ClusterDaemon.resolve(id: .named(Self.actorName, on: node), using: actorSystem)
+    }
+}

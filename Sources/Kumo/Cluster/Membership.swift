@@ -1,0 +1,92 @@
+import KumoCore
+
+/// The set of members as one node sees it, and the rules that merge two such views.
+///
+/// A pure value, so its merge rules are tested alone. Statuses form a lattice per node (see
+/// ``MemberStatus``); a newer incarnation at an address supersedes the older one, which is then
+/// down. Reachability is not merged: each node judges it for itself.
+public struct Membership: Sendable, Hashable, Codable {
+    /// Members by node.
+    public private(set) var members: [NodeID: Member] = [:]
+
+    public init() {}
+
+    /// The member for `node`.
+    public subscript(node: NodeID) -> Member? { members[node] }
+
+    /// All members, ordered by address.
+    public var sorted: [Member] { members.values.sorted { $0.node < $1.node } }
+
+    /// Members that are joining, up or leaving.
+    public var alive: [Member] { members.values.filter { !$0.status.isTerminal } }
+
+    /// A change to one member, produced by ``merge(_:)`` and ``update(_:)``.
+    public struct Change: Sendable, Hashable {
+        public var member: Member
+        public var previous: MemberStatus?
+    }
+
+    /// Applies one member's news; returns the change when something moved forward.
+    @discardableResult
+    public mutating func update(_ incoming: Member) -> [Change] {
+        var changes: [Change] = []
+        var incoming = incoming
+        // Incarnations grow with each start at an address: a newer one means the older is gone.
+        for (node, existing) in members where node.address == incoming.node.address && node != incoming.node {
+            if node.incarnation < incoming.node.incarnation, !existing.status.isTerminal {
+                var down = existing
+                down.status = .down
+                members[node] = down
+                changes.append(Change(member: down, previous: existing.status))
+            } else if node.incarnation > incoming.node.incarnation, !incoming.status.isTerminal {
+                incoming.status = .down
+            }
+        }
+        if var existing = members[incoming.node] {
+            guard incoming.status > existing.status else { return changes }
+            let previous = existing.status
+            existing.status = incoming.status
+            if existing.name.isEmpty { existing.name = incoming.name }
+            members[incoming.node] = existing
+            changes.append(Change(member: existing, previous: previous))
+        } else {
+            var fresh = incoming
+            fresh.reachability = .reachable
+            members[incoming.node] = fresh
+            changes.append(Change(member: fresh, previous: nil))
+        }
+        return changes
+    }
+
+    /// Merges another node's view into this one; returns what changed here.
+    @discardableResult
+    public mutating func merge(_ other: Membership) -> [Change] {
+        var changes: [Change] = []
+        for member in other.members.values.sorted(by: { $0.node < $1.node }) {
+            changes += update(member)
+        }
+        return changes
+    }
+
+    /// Sets this node's own judgement of `node`'s reachability; returns whether it changed.
+    @discardableResult
+    public mutating func mark(_ node: NodeID, _ reachability: Reachability) -> Member? {
+        guard var member = members[node], member.reachability != reachability else { return nil }
+        member.reachability = reachability
+        members[node] = member
+        return member
+    }
+
+    /// Forgets members that have been terminal for a while (the caller decides which).
+    public mutating func prune(_ nodes: some Sequence<NodeID>) {
+        for node in nodes where members[node]?.status.isTerminal == true {
+            members.removeValue(forKey: node)
+        }
+    }
+
+    /// Whether every alive member is `up` and all views agree on `nodes` (used to wait for convergence).
+    public func allUp(count: Int) -> Bool {
+        let alive = self.alive
+        return alive.count == count && alive.allSatisfy { $0.status == .up }
+    }
+}

@@ -1,0 +1,80 @@
+import KumoCore
+
+/// The receptionist's state: which actors each node has registered under which keys.
+///
+/// Every node owns its own registrations and bumps their version when they change; views merge by
+/// keeping, for each node, the higher version. A pure value, gossiped with the membership.
+public struct Registry: Sendable, Hashable, Codable {
+    /// One node's registrations.
+    public struct NodeEntries: Sendable, Hashable, Codable {
+        public var version: UInt64 = 0
+        public var entries: [String: [ActorID]] = [:]
+    }
+
+    /// Registrations by owning node.
+    public private(set) var nodes: [NodeID: NodeEntries] = [:]
+
+    public init() {}
+
+    /// All actors registered under `key`, on nodes for which `isAlive` holds, in a stable order.
+    public func actors(for key: String, isAlive: (NodeID) -> Bool = { _ in true }) -> [ActorID] {
+        nodes.filter { isAlive($0.key) }
+            .flatMap { $0.value.entries[key] ?? [] }
+            .sorted { ($0.node, $0.path.description) < ($1.node, $1.path.description) }
+    }
+
+    /// Every key with at least one actor.
+    public var keys: Set<String> {
+        Set(nodes.values.flatMap { $0.entries.filter { !$0.value.isEmpty }.keys })
+    }
+
+    /// Adds `actor` under `key` for its own node; returns whether it was new.
+    @discardableResult
+    public mutating func register(_ actor: ActorID, key: String) -> Bool {
+        var own = nodes[actor.node] ?? NodeEntries()
+        guard !(own.entries[key]?.contains(actor) ?? false) else { return false }
+        own.entries[key, default: []].append(actor)
+        own.version += 1
+        nodes[actor.node] = own
+        return true
+    }
+
+    /// Removes `actor` from every key it is registered under; returns whether anything changed.
+    @discardableResult
+    public mutating func remove(_ actor: ActorID) -> Bool {
+        guard var own = nodes[actor.node] else { return false }
+        var changed = false
+        for (key, actors) in own.entries where actors.contains(actor) {
+            let rest = actors.filter { $0 != actor }
+            own.entries[key] = rest.isEmpty ? nil : rest
+            changed = true
+        }
+        guard changed else { return false }
+        own.version += 1
+        nodes[actor.node] = own
+        return true
+    }
+
+    /// Drops every registration of `node` (it is down or has left).
+    @discardableResult
+    public mutating func removeNode(_ node: NodeID) -> Bool {
+        nodes.removeValue(forKey: node) != nil
+    }
+
+    /// Merges another view; returns the keys whose actors changed. `accept` filters nodes whose
+    /// entries may be taken in (members that are not down).
+    @discardableResult
+    public mutating func merge(_ other: Registry, accept: (NodeID) -> Bool) -> Set<String> {
+        var changed: Set<String> = []
+        for (node, theirs) in other.nodes where accept(node) {
+            let mine = nodes[node]
+            guard theirs.version > (mine?.version ?? 0) else { continue }
+            let before = mine?.entries ?? [:]
+            for key in Set(before.keys).union(theirs.entries.keys) where before[key] != theirs.entries[key] {
+                changed.insert(key)
+            }
+            nodes[node] = theirs
+        }
+        return changed
+    }
+}
