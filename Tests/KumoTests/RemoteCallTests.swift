@@ -153,7 +153,7 @@ struct RemoteCallTests {
                 _ = try await remote.sleep(milliseconds: 3000)  // the system's 300 ms
             }
             #expect(clock.now - start < .seconds(2))
-            #expect(try await remote.sleep(milliseconds: 10) == 10)
+            #expect(try await nodes[1].withCallTimeout(.seconds(10)) { try await remote.sleep(milliseconds: 10) } == 10)
         }
     }
 
@@ -173,13 +173,15 @@ struct RemoteCallTests {
             let recorder = Recorder(actorSystem: nodes[0])
             let remote = try Recorder.resolve(id: recorder.id, using: nodes[1])
             let (send, receive) = try nodes[1].makeChannel(of: Int.self, capacity: 1000)
-            try await remote.stream(count: 20_000, to: send)  // more than the capacity: backpressure
+            // More messages than the port holds: the sender is held back until the consumer reads.
+            let streaming = Task { try await nodes[1].withCallTimeout(.seconds(60)) { try await remote.stream(count: 20_000, to: send) } }
             var received: [Int] = []
             for await value in receive {
                 received.append(value)
                 if received.count == 20_000 { break }
             }
             #expect(received == Array(0..<20_000))
+            try await streaming.value
         }
     }
 

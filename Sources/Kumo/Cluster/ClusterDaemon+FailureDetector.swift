@@ -89,18 +89,37 @@ extension ClusterDaemon {
 
     /// Applies the downing strategy to members unreachable for long enough.
     func downUnreachable() {
-        guard case .timeout(let after) = settings.downing.kind else { return }
-        let now = clock.now
-        for (node, since) in unreachableSince where now - since >= after {
-            guard let member = membership[node], !member.status.isTerminal else {
-                unreachableSince.removeValue(forKey: node)
-                continue
-            }
-            log.notice("downing member unreachable for \(now - since)", metadata: ["kumo.member": "\(member.name) \(node)"])
-            var down = member
-            down.status = .down
-            apply(membership.update(down))
+        let after: Duration
+        let keepMajority: Bool
+        switch settings.downing.kind {
+        case .manual: return
+        case .timeout(let duration): (after, keepMajority) = (duration, false)
+        case .keepMajority(let duration): (after, keepMajority) = (duration, true)
         }
+        let now = clock.now
+        let due = unreachableSince.filter { now - $0.value >= after }.map(\.key).filter { isAlive($0) }
+        guard !due.isEmpty else { return }
+        if keepMajority && !onMajoritySide() {
+            log.error("this node cannot reach a majority of the cluster for \(after); downing itself")
+            down(me)
+            return
+        }
+        for node in due {
+            guard let member = membership[node] else { continue }
+            log.notice("downing member unreachable for \(now - (unreachableSince[node] ?? now))", metadata: ["kumo.member": "\(member.name) \(node)"])
+            down(node)
+        }
+    }
+
+    /// Whether this node sees a majority of the live members as reachable (on a tie: whether the
+    /// lowest live member is on its side).
+    func onMajoritySide() -> Bool {
+        let alive = membership.alive
+        let reachable = alive.filter { $0.node == me || $0.reachability == .reachable }
+        if reachable.count * 2 > alive.count { return true }
+        if reachable.count * 2 < alive.count { return false }
+        guard let lowest = alive.map(\.node).min() else { return true }
+        return reachable.contains { $0.node == lowest }
     }
 
     /// Marks `node` down by hand (for the manual downing strategy, or an operator).

@@ -21,8 +21,9 @@ extension ClusterDaemon {
     distributed func gossip(_ envelope: GossipEnvelope) -> GossipEnvelope? {
         guard let caller = ClusterSystem.currentCaller else { return nil }
         if let known = membership[caller], known.status.isTerminal {
+            // Take nothing from it, but tell it where it stands, so a downed node learns it.
             log.info("ignored gossip from \(caller), which is \(known.status) here")
-            return nil
+            return GossipEnvelope(membership: membership, registry: Registry())
         }
         if membership[caller] == nil, envelope.membership[caller].map({ $0.status.isTerminal }) ?? true {
             log.info("ignored gossip from \(caller), which is not a member")

@@ -5,6 +5,7 @@ extension ClusterDaemon {
     distributed func watchActor(_ path: ActorID.Path) -> Bool {
         guard let caller = ClusterSystem.currentCaller, actorSystem.localActor(path) != nil else { return false }
         watchers[path, default: []].insert(caller)
+        actorSystem.noteInteresting(path)
         return true
     }
 

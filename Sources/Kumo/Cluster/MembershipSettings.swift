@@ -14,8 +14,8 @@ public struct MembershipSettings: Sendable {
     public var probeTimeout: Duration = .milliseconds(500)
     /// How many other members are asked to probe a member that did not answer. Default 3.
     public var indirectProbes: Int = 3
-    /// What turns an unreachable member into a down one.
-    public var downing: DowningStrategy = .timeout(.seconds(4))
+    /// What turns an unreachable member into a down one. Default: keep the majority, after 4 s.
+    public var downing: DowningStrategy = .keepMajority(after: .seconds(4))
     /// How long a leaving node waits for its news to spread before it stops. Default 1 s.
     public var leaveGracePeriod: Duration = .milliseconds(1000)
     /// How long a down or removed member is remembered, so stale gossip cannot revive it.
@@ -31,6 +31,7 @@ public struct MembershipSettings: Sendable {
 public struct DowningStrategy: Sendable, CustomStringConvertible {
     enum Kind: Sendable {
         case timeout(Duration)
+        case keepMajority(Duration)
         case manual
     }
 
@@ -41,12 +42,22 @@ public struct DowningStrategy: Sendable, CustomStringConvertible {
     /// retried through other members first, and the clock starts only once they fail too.
     public static func timeout(_ duration: Duration) -> DowningStrategy { DowningStrategy(kind: .timeout(duration)) }
 
+    /// Like ``timeout(_:)``, but only on the side of a partition that can still reach a majority
+    /// of the members (on a tie, the side with the lowest node identity). A node on the minority
+    /// side downs *itself* instead, so a partition never leaves two clusters running. A crashed
+    /// node is downed by the rest as with ``timeout(_:)`` — unless it was half of a two-node
+    /// cluster, where a crash and a partition look the same and the lower node survives.
+    public static func keepMajority(after duration: Duration) -> DowningStrategy {
+        DowningStrategy(kind: .keepMajority(duration))
+    }
+
     /// Never down automatically; ``ClusterSystem/down(_:)`` does it.
     public static let manual = DowningStrategy(kind: .manual)
 
     public var description: String {
         switch kind {
         case .timeout(let duration): "timeout(\(duration))"
+        case .keepMajority(let duration): "keepMajority(after: \(duration))"
         case .manual: "manual"
         }
     }
