@@ -4,20 +4,10 @@ import KumoExamples
 import Logging
 import ServiceLifecycle
 
-/// `kumo node`: runs one node until SIGINT or SIGTERM, then shuts it down cleanly.
-struct NodeCommand: AsyncParsableCommand {
-    static let configuration = CommandConfiguration(
-        commandName: "node",
-        abstract: "Run a cluster node until SIGINT or SIGTERM.",
-        discussion: """
-            The node hosts the example actors `greeter` (Greeter) and `recorder` (Recorder) under \
-            those well-known names. Once it listens it prints one line: \
-            `kumo node ready: name=NAME address=HOST:PORT incarnation=HEX`.
-            """
-    )
-
+/// Options shared by `kumo node` and `kumo control`.
+struct NodeOptions: ParsableArguments {
     @Option(help: "The node's name.")
-    var name: String = "node"
+    var name: String?
 
     @Option(help: "The address to listen on.")
     var host: String = "127.0.0.1"
@@ -25,8 +15,14 @@ struct NodeCommand: AsyncParsableCommand {
     @Option(help: "The port to listen on (0 picks a free one).")
     var port: Int = 7000
 
-    @Option(name: .customLong("seed"), help: "A node to connect to at start, as HOST:PORT (repeatable).")
+    @Option(name: .customLong("seed"), help: "A seed or control node to join through, as HOST:PORT (repeatable).")
     var seeds: [String] = []
+
+    @Option(help: "Join the nodes a DNS name resolves to (a Kubernetes headless service), as NAME:PORT.")
+    var dns: String?
+
+    @Flag(help: "Find other nodes by UDP multicast on the local network.")
+    var multicast = false
 
     @Option(help: "The shared cluster secret (or set KUMO_SECRET).")
     var secret: String?
@@ -34,45 +30,106 @@ struct NodeCommand: AsyncParsableCommand {
     @Option(help: "Log level: trace, debug, info, notice, warning, error, critical.")
     var logLevel: String = "info"
 
-    func run() async throws {
+    func settings(defaultName: String) throws -> ClusterSettings {
         guard let secret = secret ?? environment("KUMO_SECRET"), !secret.isEmpty else {
             throw ValidationError("a cluster secret is required: --secret S or KUMO_SECRET")
         }
-        var seedAddresses: [NodeAddress] = []
-        for seed in seeds {
-            guard let address = NodeAddress(parsing: seed) else {
-                throw ValidationError("seed '\(seed)' is not HOST:PORT")
-            }
-            seedAddresses.append(address)
-        }
-        var settings = ClusterSettings(name: name, secret: secret)
+        var settings = ClusterSettings(name: name ?? defaultName, secret: secret)
         settings.host = host
         settings.port = port
-        settings.seeds = seedAddresses
+        for seed in seeds {
+            guard let address = NodeAddress(parsing: seed) else { throw ValidationError("seed '\(seed)' is not HOST:PORT") }
+            settings.seeds.append(address)
+        }
+        if let dns {
+            guard let address = NodeAddress(parsing: dns) else { throw ValidationError("--dns '\(dns)' is not NAME:PORT") }
+            settings.discovery = settings.discovery.and(.dns(address.host, port: address.port))
+        }
+        if multicast { settings.discovery = settings.discovery.and(.multicast()) }
         var logger = Logger(label: "kumo")
         logger.logLevel = Logger.Level(rawValue: logLevel) ?? .info
         settings.logger = logger
+        return settings
+    }
+}
 
-        let system = try await ClusterSystem(settings: settings)
-        let greeter = system.withActorName("greeter") { Greeter(actorSystem: system) }
-        let recorder = system.withActorName("recorder") { Recorder(actorSystem: system) }
-        print("kumo node ready: name=\(name) address=\(system.node.address) incarnation=\(String(system.node.incarnation, radix: 16))")
-        flushStandardOutput()
-        for seed in seedAddresses {
-            do {
-                let peer = try await system.connect(to: seed)
-                logger.info("connected to seed", metadata: ["kumo.peer": "\(peer)"])
-            } catch {
-                logger.warning("cannot reach seed \(seed): \(error)")
+/// Runs a node until SIGINT or SIGTERM (a graceful leave), or until the cluster downs it (exit 2).
+func runNode(_ settings: ClusterSettings, role: String, setUp: (ClusterSystem) -> [any DistributedActor]) async throws {
+    let system = try await ClusterSystem(settings: settings)
+    let actors = setUp(system)
+    print("kumo \(role) ready: name=\(settings.name) address=\(system.node.address) incarnation=\(String(system.node.incarnation, radix: 16))")
+    flushStandardOutput()
+    let group = ServiceGroup(
+        configuration: ServiceGroupConfiguration(
+            services: [.init(service: system), .init(service: DownedWatcher(system: system))],
+            gracefulShutdownSignals: [.sigterm, .sigint],
+            logger: settings.logger))
+    try await group.run()
+    withExtendedLifetime(actors) {}
+    if system.isDowned {
+        settings.logger.error("the cluster declared this node down; restart it to rejoin as a new incarnation")
+        throw ExitCode(2)
+    }
+    settings.logger.info("\(role) stopped")
+}
+
+/// Ends the service group when the cluster declares this node down.
+struct DownedWatcher: Service {
+    let system: ClusterSystem
+
+    func run() async throws {
+        let downed: Bool = await (try? cancelWhenGracefulShutdown {
+            while !system.isDowned {
+                try await Task.sleep(for: .milliseconds(200))
             }
+            return true
+        }) ?? false
+        if downed {
+            await system.shutdown()
+            throw ExitCode(2)
         }
-        let group = ServiceGroup(
-            configuration: ServiceGroupConfiguration(
-                services: [.init(service: system)],
-                gracefulShutdownSignals: [.sigterm, .sigint],
-                logger: logger))
-        try await group.run()
-        withExtendedLifetime((greeter, recorder)) {}
-        logger.info("node stopped")
+    }
+}
+
+/// `kumo node`: runs one node until SIGINT or SIGTERM, then shuts it down cleanly.
+struct NodeCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "node",
+        abstract: "Run a cluster node until SIGINT or SIGTERM.",
+        discussion: """
+            The node hosts the example actors `greeter` (Greeter) and `recorder` (Recorder) under \
+            those well-known names, and lets other nodes spawn both. Once it listens it prints one \
+            line: `kumo node ready: name=NAME address=HOST:PORT incarnation=HEX`.
+            """
+    )
+
+    @OptionGroup var options: NodeOptions
+
+    func run() async throws {
+        try await runNode(try options.settings(defaultName: "node"), role: "node") { system in
+            system.registerSpawnable(Greeter.self) { Greeter(actorSystem: $0) }
+            system.registerSpawnable(Recorder.self) { Recorder(actorSystem: $0) }
+            return [
+                system.withActorName("greeter") { Greeter(actorSystem: system) },
+                system.withActorName("recorder") { Recorder(actorSystem: system) },
+            ]
+        }
+    }
+}
+
+/// `kumo control`: a control node — the node others join through, which tells them about each
+/// other. Once the cluster has formed it is an ordinary member: gossip is peer to peer, so the
+/// cluster outlives it.
+struct ControlCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "control",
+        abstract: "Run a control node that other nodes join through (`kumo node --seed HOST:PORT`).",
+        discussion: "Once it listens it prints `kumo control ready: name=NAME address=HOST:PORT incarnation=HEX`."
+    )
+
+    @OptionGroup var options: NodeOptions
+
+    func run() async throws {
+        try await runNode(try options.settings(defaultName: "control"), role: "control") { _ in [] }
     }
 }

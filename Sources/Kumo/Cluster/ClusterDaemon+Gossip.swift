@@ -49,7 +49,8 @@ extension ClusterDaemon {
         }
         let others = membership.alive.filter { $0.node != me }
         if others.isEmpty {
-            if !seeds.isEmpty { await joinThroughSeeds() }  // a seed restarted: find the cluster again
+            // Alone: keep looking, so a restarted seed or a node found later merges in.
+            if !discovery.isEmpty { await joinThroughSeeds() }
             return
         }
         let reachable = others.filter { $0.reachability == .reachable }
@@ -72,8 +73,15 @@ extension ClusterDaemon {
         }
     }
 
+    /// Tries to join through the addresses discovery gives. A joining node that finds nobody for
+    /// `joinAttemptsBeforeAlone` rounds starts a cluster of its own; a node alone joins only nodes
+    /// with a lower address, so two loners found by multicast end up in one cluster, not two.
     func joinThroughSeeds() async {
-        for seed in seeds.shuffled() {
+        guard let start = myself else { return }
+        let candidates = await discovery.candidates(multicast: multicast)
+            .filter { $0 != me.address && (start.status == .joining || $0 < me.address) }
+            .filter { address in !membership.alive.contains { $0.node.address == address } }
+        for seed in candidates.shuffled() {
             guard !stopped, let myself else { return }
             do {
                 let node = try await actorSystem.connect(to: seed)
@@ -86,11 +94,17 @@ extension ClusterDaemon {
                 if let current = membership[me], current.status == .joining {
                     apply(membership.update(Member(node: me, name: myName, status: .up)))
                 }
+                failedJoins = 0
                 log.debug("joined the cluster through \(seed)")
                 return
             } catch {
                 log.debug("cannot join through seed \(seed): \(error)")
             }
+        }
+        failedJoins += 1
+        if start.status == .joining, failedJoins >= settings.joinAttemptsBeforeAlone {
+            log.info("no seed answered in \(failedJoins) attempts; starting a cluster of one")
+            apply(membership.update(Member(node: me, name: myName, status: .up)))
         }
     }
 

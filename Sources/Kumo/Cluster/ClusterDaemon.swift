@@ -26,7 +26,9 @@ distributed actor ClusterDaemon {
     var registry = Registry()
     var unreachableSince: [NodeID: ContinuousClock.Instant] = [:]
     var terminalSince: [NodeID: ContinuousClock.Instant] = [:]
-    var seeds: [NodeAddress] = []
+    var discovery = Discovery.none
+    var multicast: MulticastDiscovery?
+    var failedJoins = 0
     var loops: [Task<Void, Never>] = []
     var probeOrder: [NodeID] = []
     var stopped = false
@@ -73,11 +75,12 @@ distributed actor ClusterDaemon {
     /// This node's own member record.
     var myself: Member? { membership[me] }
 
-    /// Starts gossip and probing. With no seeds the node forms a cluster of one and is up at
-    /// once; otherwise it is joining until a seed answers.
-    func start(seeds: [NodeAddress]) {
-        self.seeds = seeds.filter { $0 != me.address }
-        apply(membership.update(Member(node: me, name: myName, status: self.seeds.isEmpty ? .up : .joining)))
+    /// Starts gossip and probing. With nothing to discover the node forms a cluster of one and is
+    /// up at once; otherwise it is joining until a seed answers.
+    func start(discovery: Discovery, multicast: MulticastDiscovery?) {
+        self.discovery = discovery
+        self.multicast = multicast
+        apply(membership.update(Member(node: me, name: myName, status: discovery.isEmpty ? .up : .joining)))
         startLogCollector()
         guard settings.enabled else { return }
         loops.append(Task { await self.gossipLoop() })
@@ -108,6 +111,7 @@ distributed actor ClusterDaemon {
         for loop in loops { loop.cancel() }
         loops = []
         logCollectorTask?.cancel()
+        if let multicast { Task { await multicast.stop() } }
         logPort?.1.close()
         for subscriber in eventSubscribers.values { subscriber.finish() }
         for subscriber in listingSubscribers.values { subscriber.continuation.finish() }

@@ -23,6 +23,9 @@ public struct MembershipSettings: Sendable {
     public var forgetAfter: Duration = .seconds(60)
     /// How often a joining node retries its seeds while none answers. Default 1 s.
     public var joinRetryInterval: Duration = .seconds(1)
+    /// Join rounds with no answer after which a joining node starts a cluster of its own (and
+    /// keeps looking). Default 10.
+    public var joinAttemptsBeforeAlone: Int = 10
 
     public init() {}
 }

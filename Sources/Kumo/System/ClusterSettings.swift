@@ -23,8 +23,11 @@ public struct ClusterSettings: Sendable {
     /// The shared cluster secret. Nodes prove to each other that they know it (HMAC-SHA256
     /// challenge–response); it never crosses the wire.
     public var secret: String
-    /// Nodes to connect to at start (issue: membership builds on this). Default none.
+    /// Seed (or control) nodes to join the cluster through. Default none: the node starts a
+    /// cluster of its own, which others may join.
     public var seeds: [NodeAddress]
+    /// More ways to find the cluster: DNS names, UDP multicast (see ``Discovery``). Default none.
+    public var discovery: Discovery
 
     /// How long a remote call may take, unless the call sets its own
     /// (``ClusterSystem/withCallTimeout(_:_:)``). Default 5 s.
@@ -77,6 +80,7 @@ public struct ClusterSettings: Sendable {
         self.port = 0
         self.secret = secret
         self.seeds = []
+        self.discovery = .none
         self.callTimeout = .seconds(5)
         self.connectTimeout = .seconds(2)
         self.handshakeTimeout = .seconds(5)

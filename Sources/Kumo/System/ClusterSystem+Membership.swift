@@ -18,6 +18,14 @@ extension ClusterSystem {
         await withDaemon { $0.membership.sorted } ?? []
     }
 
+    /// The membership as the node at `address` sees it (what `kumo status` prints).
+    /// - Throws: ``ClusterError`` when the node cannot be reached or refuses the handshake.
+    public func members(of address: NodeAddress) async throws -> [Member] {
+        let peer = try await connect(to: address)
+        let remote = try ClusterDaemon.resolve(id: .named(ClusterDaemon.actorName, on: peer), using: self)
+        return try await remote.members()
+    }
+
     /// Membership events as this node observes them: first one event per current member, then
     /// every change. The stream buffers the newest 4096 events for a slow consumer.
     public func membershipEvents() async -> AsyncStream<MembershipEvent> {

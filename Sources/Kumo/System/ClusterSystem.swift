@@ -95,8 +95,13 @@ public final class ClusterSystem: DistributedActorSystem, Sendable {
             ClusterDaemon(actorSystem: self, settings: settings.membership)
         }
         daemonBox.withLock { $0 = daemon }
-        let seeds = settings.seeds
-        _ = await withDaemon { $0.start(seeds: seeds) }
+        let discovery = Discovery.seeds(settings.seeds.filter { $0 != node.address }).and(settings.discovery)
+        var multicast: MulticastDiscovery?
+        if settings.membership.enabled, let configuration = settings.discovery.multicastConfiguration {
+            multicast = try await MulticastDiscovery(
+                configuration: configuration, node: node.address, secret: settings.secret, eventLoop: loop, logger: logger)
+        }
+        _ = await withDaemon { [multicast] in $0.start(discovery: discovery, multicast: multicast) }
     }
 
     /// Shuts the node down: says goodbye to every peer, fails calls in flight with
