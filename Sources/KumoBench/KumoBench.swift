@@ -12,7 +12,7 @@ struct KumoBench: AsyncParsableCommand {
             """,
         subcommands: [
             RTTScenario.self, ThroughputScenario.self, ConcurrentScenario.self, BulkScenario.self,
-            BaselineScenario.self, PeerCommand.self,
+            BaselineScenario.self, MembershipScenario.self, PeerCommand.self,
         ]
     )
 }

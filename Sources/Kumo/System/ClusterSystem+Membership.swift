@@ -32,6 +32,12 @@ extension ClusterSystem {
         await withDaemon { $0.subscribe() } ?? AsyncStream { $0.finish() }
     }
 
+    /// How many membership messages (probes, gossip, joins) this node has sent; for measuring
+    /// the protocol's overhead.
+    public func membershipMessagesSent() async -> UInt64 {
+        await withDaemon { $0.messagesSent } ?? 0
+    }
+
     /// Leaves the cluster gracefully (leaving, then removed) without shutting the node down.
     /// ``shutdown()`` does this first.
     public func leave() async {
