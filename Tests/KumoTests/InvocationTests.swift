@@ -35,7 +35,7 @@ struct InvocationTests {
             #expect(call.actor == .name("probe"))
             #expect(call.deadlineMillis == 1500)
             #expect(call.arguments.count == 2)
-            var decoder = KumoInvocationDecoder(system: nodes[0], call: call, target: "Probe.test")
+            var decoder = KumoInvocationDecoder(system: nodes[0], call: call, target: InboundTarget(name: "Probe.test"))
             let types = try decoder.decodeGenericSubstitutions()
             #expect(types.count == 1 && types[0] == Int.self)
             #expect(try decoder.decodeNextArgument() as Int == 42)
@@ -62,7 +62,7 @@ struct InvocationTests {
             var encoder = nodes[0].makeInvocationEncoder()
             try encoder.recordArgument(RemoteCallArgument(label: nil, name: "p", value: SentShape(name: "x", age: "old")))
             let call = try roundTrip(&encoder)
-            var decoder = KumoInvocationDecoder(system: nodes[0], call: call, target: "Probe.person(_:)")
+            var decoder = KumoInvocationDecoder(system: nodes[0], call: call, target: InboundTarget(name: "Probe.person(_:)"))
             do {
                 let _: ExpectedShape = try decoder.decodeNextArgument()
                 Issue.record("expected a decoding error")
@@ -70,7 +70,7 @@ struct InvocationTests {
                 #expect(error.code == .argumentDecodingFailed)
                 #expect(error.message.contains("ExpectedShape"))
                 #expect(error.message.contains("age"))
-                #expect(error.message.contains("Probe.person(_:)"))
+                #expect(error.message.contains("Probe.person"))
             }
         }
     }

@@ -8,10 +8,10 @@ public struct KumoInvocationDecoder: DistributedTargetInvocationDecoder {
 
     let system: ClusterSystem
     let call: CallMessage
-    let target: String
+    let target: InboundTarget
     var nextArgument = 0
 
-    init(system: ClusterSystem, call: CallMessage, target: String) {
+    init(system: ClusterSystem, call: CallMessage, target: InboundTarget) {
         self.system = system
         self.call = call
         self.target = target
@@ -21,7 +21,7 @@ public struct KumoInvocationDecoder: DistributedTargetInvocationDecoder {
         try call.substitutions.map { name in
             guard let type = _typeByName(name) else {
                 throw ClusterError(
-                    .argumentDecodingFailed, "unknown generic substitution type '\(name)' in a call to \(target)",
+                    .argumentDecodingFailed, "unknown generic substitution type '\(name)' in a call to \(target.readableName)",
                     node: system.node)
             }
             return type
@@ -34,7 +34,7 @@ public struct KumoInvocationDecoder: DistributedTargetInvocationDecoder {
         guard index < call.arguments.count else {
             throw ClusterError(
                 .argumentDecodingFailed,
-                "call to \(target) carries \(call.arguments.count) arguments; argument \(index + 1) (\(Argument.self)) is missing",
+                "call to \(target.readableName) carries \(call.arguments.count) arguments; argument \(index + 1) (\(Argument.self)) is missing",
                 node: system.node)
         }
         do {
@@ -42,7 +42,7 @@ public struct KumoInvocationDecoder: DistributedTargetInvocationDecoder {
         } catch {
             throw ClusterError(
                 .argumentDecodingFailed,
-                "cannot decode argument \(index + 1) of \(target) as \(Argument.self): \(describe(error))",
+                "cannot decode argument \(index + 1) of \(target.readableName) as \(Argument.self): \(describe(error))",
                 node: system.node)
         }
     }

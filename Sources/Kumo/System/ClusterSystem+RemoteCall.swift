@@ -59,36 +59,35 @@ extension ClusterSystem {
     /// The call runs in a task that prefers this system's event loop: an actor on the
     /// ``executor`` runs it with no thread hop, and so does the reply. Calls from one connection
     /// start in the order they arrived.
-    func dispatch(_ call: CallMessage, target: String, from connection: Connection) {
+    func dispatch(_ call: CallMessage, target: InboundTarget, from connection: Connection) {
         let handler = KumoResultHandler(system: self, connection: connection, callID: call.callID)
         connection.callStarted(limit: settings.maxInFlightCallsPerConnection)
         guard let actor = localActor(call.actor) else {
             handler.send(error: ClusterError(
-                .unknownActor, "no actor \(call.actor) on node \(settings.name) (call to \(RemoteCallTarget(target)))",
+                .unknownActor, "no actor \(call.actor) on node \(settings.name) (call to \(target.readableName))",
                 node: node))
             return
         }
-        // The runtime finds a target by name alone; make sure it is a method of this actor's type
-        // before running it, so a call aimed at another type can never run on this instance.
-        if let typeName = _mangledTypeName(type(of: actor)), !target.contains(typeName) {
+        guard target.belongs(to: type(of: actor)) else {
             handler.send(error: ClusterError(
                 .unknownTarget,
-                "\(RemoteCallTarget(target)) is not a distributed func of \(type(of: actor)) (actor \(call.actor) on node \(settings.name))",
+                "\(target.readableName) is not a distributed func of \(type(of: actor)) (actor \(call.actor) on node \(settings.name))",
                 node: node))
             return
         }
         let deadline = call.deadlineMillis == 0 ? nil : NIODeadline.now() + .milliseconds(Int64(call.deadlineMillis))
-        let decoder = KumoInvocationDecoder(system: self, call: call, target: "\(RemoteCallTarget(target))")
+        let context = CallContext(deadline: deadline, caller: connection.peer.node)
+        let decoder = KumoInvocationDecoder(system: self, call: call, target: target)
         Task(executorPreference: executor) {
             var decoder = decoder
-            await Self.$callContext.withValue(CallContext(deadline: deadline, caller: connection.peer.node)) {
+            await Self.$callContext.withValue(context) {
                 do {
                     try await self.executeDistributedTarget(
-                        on: actor, target: RemoteCallTarget(target), invocationDecoder: &decoder, handler: handler)
+                        on: actor, target: target.target, invocationDecoder: &decoder, handler: handler)
                 } catch let error as ExecuteDistributedTargetError {
                     handler.send(error: ClusterError(
                         .unknownTarget,
-                        "node \(self.settings.name) has no distributed func \(RemoteCallTarget(target)) on \(type(of: actor)) (\(error.message))",
+                        "node \(self.settings.name) has no distributed func \(target.readableName) on \(type(of: actor)) (\(error.message))",
                         node: self.node))
                 } catch {
                     handler.send(error: error)
@@ -99,9 +98,7 @@ extension ClusterSystem {
 
     /// A decoder that can decode actor references and ports for this system.
     func makeDecoder() -> BinaryDecoder {
-        var decoder = BinaryDecoder()
-        decoder.userInfo[.actorSystemKey] = self
-        return decoder
+        decoderBox.withLock { $0 }
     }
 
     /// How an error thrown here travels to the caller.

@@ -43,6 +43,8 @@ public final class ClusterSystem: DistributedActorSystem, Sendable {
     let ports = PortTable()
     private let serverChannel: any Channel
     private let daemonBox = Mutex<ClusterDaemon?>(nil)
+    /// A decoder whose `userInfo` carries this system, made once at the end of `init`.
+    let decoderBox = Mutex(BinaryDecoder())
     let lifecycle = Mutex(Lifecycle())
     let spawnFactories = Mutex<[String: @Sendable (ClusterSystem) -> (ActorID, any DistributedActor)]>([:])
 
@@ -90,6 +92,9 @@ public final class ClusterSystem: DistributedActorSystem, Sendable {
         logger[metadataKey: "kumo.node"] = "\(settings.name)@\(node.address)"
         self.logger = logger
         box.system = self
+        var decoder = BinaryDecoder()
+        decoder.userInfo[.actorSystemKey] = self
+        decoderBox.withLock { $0 = decoder }
         logger.debug("node listening", metadata: ["kumo.incarnation": "\(String(incarnation, radix: 16))"])
         let daemon = withActorName(ClusterDaemon.actorName) {
             ClusterDaemon(actorSystem: self, settings: settings.membership)

@@ -18,7 +18,7 @@ final class ConnectionHandler: ChannelInboundHandler {
     private var handshake: HandshakeStateMachine
     private var reassembler: Reassembler
     private var connection: Connection?
-    private var targets: [UInt32: String] = [:]
+    private var targets: [UInt32: InboundTarget] = [:]
     private var handshakeTimer: Scheduled<Void>?
     private var closing = false
     private var logger: Logger
@@ -128,7 +128,7 @@ final class ConnectionHandler: ChannelInboundHandler {
             guard targets.count < Self.maximumTargets || targets[definition.id] != nil else {
                 throw WireError(.malformed, "more than \(Self.maximumTargets) call targets defined")
             }
-            targets[definition.id] = definition.name
+            targets[definition.id] = InboundTarget(name: definition.name)
         case .chunk:
             let chunk = try ChunkMessage(body: frame.body, maximumTotal: system.settings.maxMessageSize)
             if let whole = try reassembler.add(chunk) {
