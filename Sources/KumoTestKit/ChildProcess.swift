@@ -39,8 +39,16 @@ public final class ChildProcess: Sendable {
         let pid = process.processIdentifier
         output.drain(stdout.fileHandleForReading, readyPrefix: readyPrefix, ready: ready)
         output.drain(stderr.fileHandleForReading, readyPrefix: nil, ready: nil)
+        let exited = ExitFlag(process)
         let line: String? = await withTaskGroup(of: String?.self) { group in
             group.addTask { await ready.wait() }
+            group.addTask {
+                // A child that exits before it is ready fails at once, not after the timeout.
+                while !Task.isCancelled, !exited.hasExited {
+                    try? await Task.sleep(for: .milliseconds(50))
+                }
+                return nil
+            }
             group.addTask {
                 try? await Task.sleep(for: timeout)
                 return nil
@@ -123,6 +131,13 @@ public struct ChildProcessError: Error, CustomStringConvertible {
     public var description: String {
         "\(message)\n--- its output ---\n\(output.joined(separator: "\n"))"
     }
+}
+
+/// Whether a process has exited, readable from any task.
+private final class ExitFlag: Sendable {
+    private let process: Mutex<Process>
+    init(_ process: sending Process) { self.process = Mutex(process) }
+    var hasExited: Bool { process.withLock { !$0.isRunning } }
 }
 
 private final class ReadySignal: Sendable {

@@ -27,7 +27,7 @@ extension ClusterSystem {
             return
         }
         let connection = try await connection(to: port.node)
-        var frame = ByteBufferAllocator().buffer(capacity: 64)
+        var frame = ByteBufferAllocator().buffer(capacity: 128)
         let start = frame.beginFrame(.message)
         frame.writeWireVarint(port.number)
         do {

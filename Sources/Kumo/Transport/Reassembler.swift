@@ -4,12 +4,15 @@ import NIOCore
 /// Gathers the chunks of large frames back into whole frames, on the receiving side.
 ///
 /// Bounded: at most ``maximumStreams`` large frames may be in progress at once, each no larger
-/// than the configured maximum message size; memory grows with the bytes received, never with a
-/// length a peer merely claims.
+/// than the configured maximum message size. A stream's buffer is allocated whole when it starts
+/// (one copy per byte, no regrowth) as long as the lengths claimed by all streams in progress stay
+/// within the maximum message size; beyond that, buffers grow with the bytes that arrive, so a
+/// peer cannot make the node allocate more than one maximum message merely by claiming it.
 struct Reassembler {
     static let maximumStreams = 64
 
     private var streams: [UInt64: (expected: Int, bytes: ByteBuffer)] = [:]
+    private var claimed = 0
     let maximumMessageSize: Int
 
     init(maximumMessageSize: Int) {
@@ -30,7 +33,10 @@ struct Reassembler {
                 throw WireError(.malformed, "more than \(Self.maximumStreams) chunked frames in progress")
             }
             let expected = chunk.totalLength ?? 0
-            var bytes = ByteBufferAllocator().buffer(capacity: min(expected, chunk.bytes.readableBytes * 4))
+            let upfront = claimed + expected <= maximumMessageSize
+            if upfront { claimed += expected }
+            var bytes = ByteBufferAllocator().buffer(
+                capacity: upfront ? expected : min(expected, chunk.bytes.readableBytes * 4))
             bytes.writeBuffer(&chunk.bytes)
             streams[chunk.stream] = (expected, bytes)
         } else {
@@ -50,6 +56,7 @@ struct Reassembler {
         }
         guard chunk.isLast else { return nil }
         streams.removeValue(forKey: chunk.stream)
+        if entry.bytes.capacity >= entry.expected { claimed = max(0, claimed - entry.expected) }
         guard entry.bytes.readableBytes == entry.expected else {
             throw WireError(.truncated, "chunk stream \(chunk.stream) ended at \(entry.bytes.readableBytes) of \(entry.expected) bytes")
         }

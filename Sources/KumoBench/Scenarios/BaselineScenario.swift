@@ -24,7 +24,7 @@ struct BaselineScenario: AsyncParsableCommand {
         for _ in 0..<options.runs {
             let peer = try await ChildProcess.launch(
                 executable: siblingExecutable(named: "kumo-bench"),
-                arguments: ["peer", "--mode", "tcp", "--cpu", options.pin ? "1" : "-1"],
+                arguments: ["peer", "--mode", "tcp", "--cpu=\(options.pin ? 1 : -1)"],
                 readyPrefix: "kumo-bench peer ready: ")
             guard let port = peer.readyLine.split(separator: " ").first.flatMap({ Int($0) }) else {
                 throw BenchError("unexpected peer ready line '\(peer.readyLine)'")

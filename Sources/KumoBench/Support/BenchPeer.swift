@@ -16,7 +16,7 @@ struct BenchPeer {
         let secret = "bench-" + String(UInt64.random(in: 1...UInt64.max), radix: 36)
         let process = try await ChildProcess.launch(
             executable: siblingExecutable(named: "kumo-bench"),
-            arguments: ["peer", "--mode", "kumo", "--cpu", pin ? "1" : "-1", "--secret", secret],
+            arguments: ["peer", "--mode", "kumo", "--cpu=\(pin ? 1 : -1)", "--secret", secret],
             readyPrefix: "kumo-bench peer ready: ")
         let parts = process.readyLine.split(separator: " ")
         guard parts.count == 2, let port = Int(parts[0]), let incarnation = UInt64(parts[1]) else {
