@@ -23,17 +23,22 @@ struct DemoCommand: AsyncParsableCommand {
 
         section("Starting a local cluster: two `kumo node` processes and this process")
         var children: [String: ChildProcess] = [:]
+        var seed: String?
         for name in ["alpha", "beta"] {
             let child = try await ChildProcess.launch(
                 executable: kumo,
-                arguments: ["node", "--name", name, "--port", "0", "--secret", secret, "--log-level", "error"],
+                arguments: ["node", "--name", name, "--port", "0", "--secret", secret, "--log-level", "error"]
+                    + (seed.map { ["--seed", $0] } ?? []),
                 readyPrefix: "kumo node ready: ")
             children[name] = child
+            seed = seed ?? child.readyLine.split(separator: " ").first { $0.hasPrefix("address=") }
+                .map { String($0.dropFirst("address=".count)) }
             say("started \(name) (pid \(child.pid)): \(child.readyLine)")
         }
         defer { for child in children.values { child.kill() } }
 
         var settings = ClusterSettings(name: "conductor", secret: secret)
+        settings.seeds = seed.flatMap { NodeAddress(parsing: $0) }.map { [$0] } ?? []
         var logger = Logger(label: "kumo")
         logger.logLevel = Logger.Level(rawValue: logLevel) ?? .error
         settings.logger = logger
@@ -55,6 +60,12 @@ struct DemoCommand: AsyncParsableCommand {
         guard let alpha = greeters["alpha"], let beta = greeters["beta"], let alphaRecorder = recorders["alpha"],
               let betaRecorder = recorders["beta"]
         else { throw ValidationError("the cluster did not start") }
+
+        section("Membership: the three nodes agree, by gossip")
+        let joined = clock.now
+        try await system.waitForMembers(3, timeout: .seconds(20))
+        say("all three nodes up in \(format(clock.now - joined)):")
+        for member in await system.members() { say("  \(member.name.padding(toLength: 10, withPad: " ", startingAt: 0)) \(member.node.address)  \(member.status)  \(member.reachability)") }
 
         section("Remote calls of distributed funcs")
         for (name, greeter) in [("alpha", alpha), ("beta", beta)] {
@@ -112,7 +123,10 @@ struct DemoCommand: AsyncParsableCommand {
         let count = try await counted
         say("alpha counted \(count) bytes (32 MiB) in \(format(clock.now - bulkStart)); \(smallCalls) small calls meanwhile, slowest \(format(slowest))")
 
-        section("A node dies: calls to it fail fast")
+        section("A node dies: calls to it fail fast, and the cluster marks it down")
+        let betaNode = beta.id.node
+        let watch = await system.watch(node: betaNode)
+        let killed = clock.now
         children["beta"]?.kill()
         _ = await children["beta"]?.waitForExit(timeout: .seconds(5))
         let failStart = clock.now
@@ -122,6 +136,10 @@ struct DemoCommand: AsyncParsableCommand {
         } catch let error as ClusterError {
             say("beta was killed (SIGKILL); beta.greet(_:) failed in \(format(clock.now - failStart)) with \(error.code): \(error.message)")
         }
+        if let reason = await watch.reason {
+            say("the watch on beta fired after \(format(clock.now - killed)): \(reason)")
+        }
+        for member in await system.members() { say("  \(member.name.padding(toLength: 10, withPad: " ", startingAt: 0)) \(member.node.address)  \(member.status)  \(member.reachability)") }
 
         section("A node with the wrong secret can call nothing")
         var intruderSettings = ClusterSettings(name: "intruder", secret: "not-the-secret")
