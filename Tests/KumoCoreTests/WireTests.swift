@@ -87,7 +87,7 @@ struct WireTests {
 
     @Test("random and truncated bytes never crash the frame and message parsers")
     func fuzz() {
-        var generator = SplitMix(seed: 0x5EED)
+        var generator = BinaryCoderFixtures.SplitMix64(seed: 0x5EED)
         for round in 0..<20_000 {
             let count = Int(generator.next() % 96)
             var bytes = (0..<count).map { _ in UInt8(truncatingIfNeeded: generator.next()) }
@@ -111,18 +111,5 @@ struct WireTests {
                 _ = try? RemoteErrorEnvelope(body: frame.body)
             }
         }
-    }
-}
-
-/// A small deterministic generator for fuzz-style tests.
-struct SplitMix {
-    var state: UInt64
-    init(seed: UInt64) { state = seed }
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
     }
 }

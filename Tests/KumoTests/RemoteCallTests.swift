@@ -185,6 +185,28 @@ struct RemoteCallTests {
         }
     }
 
+    @Test("large and small one-way messages from one sender keep their order")
+    func mixedSizesKeepOrder() async throws {
+        try await withLocalCluster(nodes: 2) { nodes in
+            let (send, receive) = try nodes[0].makeChannel(of: [UInt8].self)
+            // Send from node 1 through a port decoded there.
+            var decoder = BinaryDecoder()
+            decoder.userInfo[.actorSystemKey] = nodes[1]
+            let port = try decoder.decode(SendPort<[UInt8]>.self, from: BinaryEncoder().encode(send))
+            let sizes = [700_000, 3, 1_200_000, 5, 400_000, 7, 9]
+            for (index, size) in sizes.enumerated() {
+                try await port.send([UInt8](repeating: UInt8(index), count: size))
+            }
+            var received: [Int] = []
+            for await message in receive {
+                received.append(message.count)
+                #expect(message.first == UInt8(received.count - 1))
+                if received.count == sizes.count { break }
+            }
+            #expect(received == sizes)
+        }
+    }
+
     @Test("a call to an unknown actor fails with an error naming it")
     func unknownActor() async throws {
         try await withLocalCluster(nodes: 2) { nodes in

@@ -8,14 +8,17 @@ import Synchronization
 ///
 /// Any thread may enqueue; the writing itself happens on the connection's event loop, once per
 /// loop tick however many frames arrived, so a burst of small messages costs one `writev`.
-/// A frame above `chunkSize` is cut into chunk frames, at most ``chunksPerRound`` of them in
-/// flight at a time; frames enqueued meanwhile are written before the next round, so a large
+/// A frame above `chunkSize` is cut into chunk frames, written in rounds of ``chunksPerRound``,
+/// at most ``roundsInFlight`` rounds at a time; frames enqueued meanwhile are written before the next round, so a large
 /// message delays a small one by at most one round. Frames with the same ordering key as a large
 /// frame still being chunked wait for it, which keeps per-sender order. The queue is bounded:
 /// ``waitForCapacity()`` suspends senders while more than `highWater` bytes wait.
 final class Outbox: Sendable {
-    /// Chunks written per round before waiting for the kernel to take them.
+    /// Chunks written per round.
     static let chunksPerRound = 4
+    /// Rounds handed to the kernel and not yet taken by it; a new round starts when one is taken,
+    /// so large frames stream without stalls while small frames wait for at most this many rounds.
+    static let roundsInFlight = 2
 
     private struct LargeFrame {
         var stream: UInt64
@@ -30,7 +33,7 @@ final class Outbox: Sendable {
         var small: ByteBuffer?
         var large: Deque<LargeFrame> = []
         var flushScheduled = false
-        var chunksInFlight = false
+        var roundsInFlight = 0
         var queuedBytes = 0
         var waiters: [UnsafeContinuation<Void, any Error>] = []
         var failure: ClusterError?
@@ -90,17 +93,18 @@ final class Outbox: Sendable {
         let size = frame.readableBytes
         let schedule: Bool = try state.withLock { state throws(ClusterError) -> Bool in
             if let failure = state.failure { throw failure }
+            if !state.large.isEmpty, let index = state.large.lastIndex(where: { $0.key == key }) {
+                // Same sender and target as a large frame still in chunks: keep the order.
+                state.large[index].followers.append(frame)
+                state.queuedBytes += size
+                return false
+            }
             if size > chunkSize {
                 let stream = state.nextStream
                 state.nextStream &+= 1
                 state.large.append(LargeFrame(stream: stream, remaining: frame, total: size, key: key))
                 state.queuedBytes += size
                 return Self.markFlush(&state)
-            }
-            if !state.large.isEmpty, let index = state.large.lastIndex(where: { $0.key == key }) {
-                state.large[index].followers.append(frame)
-                state.queuedBytes += size
-                return false
             }
             return Self.appendSmall(frame, to: &state)
         }
@@ -140,8 +144,7 @@ final class Outbox: Sendable {
     /// Writes what is queued. Runs on the event loop.
     private func flush() {
         let writable = channel.isWritable
-        var chunks: [(header: ByteBuffer, payload: ByteBuffer)] = []
-        var afterChunks: [ByteBuffer] = []
+        var rounds: [[ByteBuffer]] = []
         var wakeWaiters: [UnsafeContinuation<Void, any Error>] = []
         let small: ByteBuffer? = state.withLock { state in
             state.flushScheduled = false
@@ -149,7 +152,8 @@ final class Outbox: Sendable {
             let small = state.small
             state.small = nil
             var written = small?.readableBytes ?? 0
-            if !state.chunksInFlight && !state.large.isEmpty {
+            while state.roundsInFlight < Self.roundsInFlight && !state.large.isEmpty {
+                var round: [ByteBuffer] = []
                 var budget = Self.chunksPerRound
                 while budget > 0, var frame = state.large.popFirst() {
                     budget -= 1
@@ -161,16 +165,31 @@ final class Outbox: Sendable {
                         stream: frame.stream, isFirst: !frame.sentFirst, isLast: isLast, totalLength: frame.total,
                         payloadLength: count, to: &header)
                     frame.sentFirst = true
-                    chunks.append((header, payload))
+                    round.append(header)
+                    round.append(payload)
                     written += count
                     if isLast {
-                        for follower in frame.followers { written += follower.readableBytes }
-                        afterChunks.append(contentsOf: frame.followers)
+                        // Frames that had to wait for this one go right after its last chunk; a
+                        // large one among them is chunked next, and the rest wait for it in turn.
+                        var followers = frame.followers[...]
+                        while let next = followers.popFirst() {
+                            if next.readableBytes > chunkSize {
+                                let stream = state.nextStream
+                                state.nextStream &+= 1
+                                state.large.append(LargeFrame(
+                                    stream: stream, remaining: next, total: next.readableBytes, key: frame.key,
+                                    followers: Array(followers)))
+                                break
+                            }
+                            written += next.readableBytes
+                            round.append(next)
+                        }
                     } else {
                         state.large.append(frame)  // round-robin between large frames
                     }
                 }
-                state.chunksInFlight = !chunks.isEmpty
+                rounds.append(round)
+                state.roundsInFlight += 1
             }
             state.queuedBytes -= written
             if state.queuedBytes < highWater, !state.waiters.isEmpty {
@@ -180,18 +199,16 @@ final class Outbox: Sendable {
             return small
         }
         for waiter in wakeWaiters { waiter.resume() }
-        guard small != nil || !chunks.isEmpty else { return }
+        guard small != nil || !rounds.isEmpty else { return }
         if let small { channel.write(small, promise: nil) }
-        if !chunks.isEmpty {
+        for round in rounds {
             let promise = channel.eventLoop.makePromise(of: Void.self)
-            for (index, chunk) in chunks.enumerated() {
-                channel.write(chunk.header, promise: nil)
-                channel.write(chunk.payload, promise: index == chunks.count - 1 ? promise : nil)
+            for (index, buffer) in round.enumerated() {
+                channel.write(buffer, promise: index == round.count - 1 ? promise : nil)
             }
-            for follower in afterChunks { channel.write(follower, promise: nil) }
             promise.futureResult.whenComplete { _ in
                 let schedule = self.state.withLock { state -> Bool in
-                    state.chunksInFlight = false
+                    state.roundsInFlight -= 1
                     guard !state.large.isEmpty || state.small != nil else { return false }
                     return Self.markFlush(&state)
                 }
