@@ -36,7 +36,7 @@ extension ClusterSystem {
             throw ClusterError(.encodingFailed, "cannot encode a \(Message.self) for \(port): \(describe(error))")
         }
         frame.endFrame(startedAt: start)
-        try await connection.outbox.waitForCapacity()
+        try await connection.outbox.waitForCapacity(for: frame.readableBytes)
         let task = withUnsafeCurrentTask { $0?.hashValue ?? 0 }
         try connection.outbox.enqueue(frame, key: task ^ Int(truncatingIfNeeded: port.number))
     }

@@ -78,7 +78,10 @@ extension ClusterSystem {
         let deadline = call.deadlineMillis == 0 ? nil : NIODeadline.now() + .milliseconds(Int64(call.deadlineMillis))
         let context = CallContext(deadline: deadline, caller: connection.peer.node)
         let decoder = KumoInvocationDecoder(system: self, call: call, target: target)
-        Task(executorPreference: executor) {
+        // A call with large arguments decodes them off the event loop, so small calls behind it
+        // are not held up by the copy.
+        let large = call.arguments.contains { $0.readableBytes > settings.chunkSize }
+        Task(executorPreference: large ? nil : executor) {
             var decoder = decoder
             await Self.$callContext.withValue(context) {
                 do {

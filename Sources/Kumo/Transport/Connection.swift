@@ -54,7 +54,7 @@ final class Connection: Sendable, CustomStringConvertible {
 
     /// Sends a call frame and waits for its reply, its deadline, cancellation or the connection's end.
     func call(_ frame: ByteBuffer, id: UInt64, deadline: NIODeadline, orderingKey: Int) async throws -> ReplyMessage {
-        try await outbox.waitForCapacity()
+        try await outbox.waitForCapacity(for: frame.readableBytes)
         return try await withTaskCancellationHandler {
             try await withUnsafeThrowingContinuation { (continuation: UnsafeContinuation<ReplyMessage, any Error>) in
                 let (failure, armAt): (ClusterError?, NIODeadline?) = calls.withLock { calls in

@@ -34,8 +34,12 @@ final class Outbox: Sendable {
         var large: Deque<LargeFrame> = []
         var flushScheduled = false
         var roundsInFlight = 0
+        /// Bytes of small frames waiting (followers included).
         var queuedBytes = 0
-        var waiters: [UnsafeContinuation<Void, any Error>] = []
+        /// Bytes of large frames not yet cut into chunks. Counted apart, so a large message
+        /// never makes senders of small ones wait.
+        var largeBytes = 0
+        var waiters: [(continuation: UnsafeContinuation<Void, any Error>, large: Bool)] = []
         var failure: ClusterError?
         var nextStream: UInt64 = 1
         var targetIDs: [String: UInt32] = [:]
@@ -52,22 +56,28 @@ final class Outbox: Sendable {
         self.highWater = highWater
     }
 
-    /// Suspends while the outbox holds more than its high-water mark; throws once it has failed.
-    func waitForCapacity() async throws {
+    /// Suspends while the outbox holds more than its high-water mark of frames like the one about
+    /// to be sent (small or large, counted apart); throws once it has failed.
+    func waitForCapacity(for size: Int = 0) async throws {
+        let large = size > chunkSize
         let ready: Bool = try state.withLock { state in
             if let failure = state.failure { throw failure }
-            return state.queuedBytes < highWater
+            return hasRoom(state, large: large)
         }
         if ready { return }
         try await withUnsafeThrowingContinuation { (continuation: UnsafeContinuation<Void, any Error>) in
             let outcome: Result<Void, ClusterError>? = state.withLock { state in
                 if let failure = state.failure { return .failure(failure) }
-                if state.queuedBytes < highWater { return .success(()) }
-                state.waiters.append(continuation)
+                if hasRoom(state, large: large) { return .success(()) }
+                state.waiters.append((continuation, large))
                 return nil
             }
             if let outcome { continuation.resume(with: outcome.mapError { $0 as any Error }) }
         }
+    }
+
+    private func hasRoom(_ state: State, large: Bool) -> Bool {
+        large ? state.largeBytes < highWater : state.queuedBytes < highWater
     }
 
     /// The per-connection id of a call target. The first use of a name enqueues its definition,
@@ -103,7 +113,7 @@ final class Outbox: Sendable {
                 let stream = state.nextStream
                 state.nextStream &+= 1
                 state.large.append(LargeFrame(stream: stream, remaining: frame, total: size, key: key))
-                state.queuedBytes += size
+                state.largeBytes += size
                 return Self.markFlush(&state)
             }
             return Self.appendSmall(frame, to: &state)
@@ -167,13 +177,16 @@ final class Outbox: Sendable {
                     frame.sentFirst = true
                     round.append(header)
                     round.append(payload)
-                    written += count
+                    state.largeBytes -= count
                     if isLast {
                         // Frames that had to wait for this one go right after its last chunk; a
                         // large one among them is chunked next, and the rest wait for it in turn.
                         var followers = frame.followers[...]
                         while let next = followers.popFirst() {
                             if next.readableBytes > chunkSize {
+                                // It was counted as a follower; from now on it counts as large.
+                                state.queuedBytes -= next.readableBytes
+                                state.largeBytes += next.readableBytes
                                 let stream = state.nextStream
                                 state.nextStream &+= 1
                                 state.large.append(LargeFrame(
@@ -192,9 +205,16 @@ final class Outbox: Sendable {
                 state.roundsInFlight += 1
             }
             state.queuedBytes -= written
-            if state.queuedBytes < highWater, !state.waiters.isEmpty {
-                wakeWaiters = state.waiters
-                state.waiters = []
+            if !state.waiters.isEmpty {
+                var waiting: [(continuation: UnsafeContinuation<Void, any Error>, large: Bool)] = []
+                for waiter in state.waiters {
+                    if hasRoom(state, large: waiter.large) {
+                        wakeWaiters.append(waiter.continuation)
+                    } else {
+                        waiting.append(waiter)
+                    }
+                }
+                state.waiters = waiting
             }
             return small
         }
@@ -225,7 +245,8 @@ final class Outbox: Sendable {
             state.small = nil
             state.large = []
             state.queuedBytes = 0
-            let waiters = state.waiters
+            state.largeBytes = 0
+            let waiters = state.waiters.map(\.continuation)
             state.waiters = []
             return waiters
         }
