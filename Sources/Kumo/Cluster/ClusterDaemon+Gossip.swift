@@ -111,6 +111,11 @@ extension ClusterDaemon {
     /// Leaves gracefully: leaving, then removed, each pushed to a few members at once.
     func leave() async {
         guard !stopped, let myself, !myself.status.isTerminal else { return }
+        guard membership.alive.contains(where: { $0.node != me }) else {
+            // Alone: nobody to tell, nothing to wait for.
+            apply(membership.update(Member(node: me, name: myName, status: .removed)))
+            return
+        }
         apply(membership.update(Member(node: me, name: myName, status: .leaving)))
         await pushToSome()
         try? await Task.sleep(for: settings.leaveGracePeriod / 2)
