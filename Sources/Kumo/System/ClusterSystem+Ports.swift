@@ -10,17 +10,19 @@ extension ClusterSystem {
     public func makeChannel<Message: Codable & Sendable>(
         of type: Message.Type = Message.self, capacity: Int = 65_536
     ) throws -> (SendPort<Message>, ReceivePort<Message>) {
-        guard let (number, sink) = ports.register({ ReceivePort<Message>(number: $0, capacity: max(1, capacity), system: self) }),
-              let port = sink as? ReceivePort<Message>
+        let ports = self.ports
+        guard let (number, sink) = ports.register({ number in
+            PortBuffer(number: number, capacity: max(1, capacity), node: node) { ports.remove($0) }
+        }), let buffer = sink as? PortBuffer
         else {
             throw ClusterError(.shuttingDown, "node \(settings.name) is shutting down", node: node)
         }
-        return (SendPort(node: node, number: number, system: self), port)
+        return (SendPort(node: node, number: number, system: self), ReceivePort(buffer: buffer, system: self))
     }
 
     func send<Message: Codable & Sendable>(_ message: Message, to port: SendPort<Message>) async throws {
         if port.node == node {
-            guard let receiver = ports.sink(port.number) as? ReceivePort<Message> else {
+            guard let receiver = ports.sink(port.number) as? PortBuffer else {
                 throw ClusterError(.shuttingDown, "port \(port.number) is closed", node: node)
             }
             try await receiver.send(local: message)
