@@ -112,7 +112,8 @@ struct FailureTests {
             _ = try await oldRef.greetings()
             Issue.record("a reference to the old incarnation must not reach the new one")
         } catch let error as ClusterError {
-            #expect(error.code == .nodeGone || error.code == .nodeUnreachable || error.code == .connectionLost)
+            // The old incarnation said goodbye (shuttingDown) or is gone; never the new one's answer.
+            #expect([.nodeGone, .nodeUnreachable, .connectionLost, .shuttingDown].contains(error.code), "\(error)")
         }
         try await Task.sleep(for: .milliseconds(300))
         let newRef = try Greeter.resolve(id: newGreeter.id, using: caller)

@@ -268,6 +268,21 @@ struct RemoteCallTests {
         }
     }
 
+    @Test("dialling a node by another name than it announces still connects")
+    func dialledAddressDiffers() async throws {
+        try await withLocalCluster(nodes: 2) { nodes in
+            let port = nodes[0].node.address.port
+            let peer = try await nodes[1].withCallTimeout(.seconds(5)) {
+                try await nodes[1].connect(to: NodeAddress(host: "localhost", port: port))
+            }
+            #expect(peer == nodes[0].node)
+            // Both names now lead to the one connection.
+            #expect(try await nodes[1].connect(to: NodeAddress(host: "localhost", port: port)) == peer)
+            #expect(try await nodes[1].connect(to: nodes[0].node.address) == peer)
+            #expect(nodes[1].connectedNodes == [nodes[0].node])
+        }
+    }
+
     @Test("both nodes calling each other at once share one connection")
     func simultaneousConnect() async throws {
         try await withLocalCluster(nodes: 2) { nodes in

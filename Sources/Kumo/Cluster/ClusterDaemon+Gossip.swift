@@ -8,6 +8,9 @@ extension ClusterDaemon {
             log.warning("refused a join whose member \(member.node) is not the caller \(String(describing: ClusterSystem.currentCaller))")
             throw ClusterError(.protocolError, "a node may only join as itself", node: me)
         }
+        if forgotten[member.node] != nil {
+            throw ClusterError(.nodeGone, "\(member.node) was down or left; restart to join as a new incarnation", node: me)
+        }
         if let known = membership[member.node], known.status.isTerminal {
             throw ClusterError(.nodeGone, "\(member.node) was \(known.status); restart to join as a new incarnation", node: me)
         }
@@ -20,6 +23,12 @@ extension ClusterDaemon {
     /// One push–pull exchange: the caller's view in, this node's merged view out.
     distributed func gossip(_ envelope: GossipEnvelope) -> GossipEnvelope? {
         guard let caller = ClusterSystem.currentCaller else { return nil }
+        if forgotten[caller] != nil {
+            log.info("ignored gossip from \(caller), which was down or left and is forgotten here")
+            var verdict = Membership()
+            verdict.update(Member(node: caller, name: "", status: .down))
+            return GossipEnvelope(membership: verdict, registry: Registry())
+        }
         if let known = membership[caller], known.status.isTerminal {
             // Take nothing from it, but tell it where it stands, so a downed node learns it.
             log.info("ignored gossip from \(caller), which is \(known.status) here")
@@ -34,7 +43,7 @@ extension ClusterDaemon {
     }
 
     func merge(_ envelope: GossipEnvelope) {
-        apply(membership.merge(envelope.membership))
+        apply(membership.merge(envelope.membership) { forgotten[$0] != nil })
         let changed = registry.merge(envelope.registry) { node in node != me && isAlive(node) }
         notifyListings(changed)
     }
@@ -139,6 +148,12 @@ extension ClusterDaemon {
         let old = terminalSince.filter { $0.value < cutoff }.map(\.key)
         guard !old.isEmpty else { return }
         membership.prune(old)
-        for node in old { terminalSince.removeValue(forKey: node) }
+        let now = clock.now
+        for node in old {
+            terminalSince.removeValue(forKey: node)
+            forgotten[node] = now
+        }
+        let memoryCutoff = now - settings.forgetAfter * 10
+        forgotten = forgotten.filter { $0.value >= memoryCutoff }
     }
 }

@@ -26,6 +26,9 @@ distributed actor ClusterDaemon {
     var registry = Registry()
     var unreachableSince: [NodeID: ContinuousClock.Instant] = [:]
     var terminalSince: [NodeID: ContinuousClock.Instant] = [:]
+    /// Members forgotten after being down or removed, remembered (by identity only) for ten times
+    /// `forgetAfter` so that no stale gossip or join can bring them back.
+    var forgotten: [NodeID: ContinuousClock.Instant] = [:]
     var discovery = Discovery.none
     var multicast: MulticastDiscovery?
     var failedJoins = 0

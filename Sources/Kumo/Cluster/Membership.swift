@@ -58,11 +58,12 @@ public struct Membership: Sendable, Hashable, Codable {
         return changes
     }
 
-    /// Merges another node's view into this one; returns what changed here.
+    /// Merges another node's view into this one, skipping the nodes `ignoring` names (members
+    /// forgotten after they went down, which must never come back); returns what changed here.
     @discardableResult
-    public mutating func merge(_ other: Membership) -> [Change] {
+    public mutating func merge(_ other: Membership, ignoring: (NodeID) -> Bool = { _ in false }) -> [Change] {
         var changes: [Change] = []
-        for member in other.members.values.sorted(by: { $0.node < $1.node }) {
+        for member in other.members.values.sorted(by: { $0.node < $1.node }) where !ignoring(member.node) {
             changes += update(member)
         }
         return changes

@@ -114,7 +114,9 @@ final class PortBuffer: PortSink {
                         defer { state.drainWaiters = []; state.senders = [] }
                         return (.some(batch), state.drainWaiters, state.senders)
                     }
-                    if state.closed { return (.some(nil), [], []) }
+                    // One consumer per port: a second concurrent one ends at once instead of
+                    // displacing (and stranding) the first.
+                    if state.closed || state.consumer != nil { return (.some(nil), [], []) }
                     state.consumer = continuation
                     return (nil, [], [])
                 }

@@ -33,9 +33,12 @@ extension ClusterSystem {
     /// The nodes this node has an established connection to, in no particular order.
     public var connectedNodes: [NodeID] {
         peers.withLock { table in
-            table.slots.values.compactMap { slot in
-                if case .connected(let connection) = slot { return connection.peer.node }
-                return nil
+            var seen = Set<ObjectIdentifier>()
+            return table.slots.values.compactMap { slot in
+                guard case .connected(let connection) = slot, seen.insert(ObjectIdentifier(connection)).inserted else {
+                    return nil
+                }
+                return connection.peer.node
             }
         }
     }
@@ -158,22 +161,37 @@ extension ClusterSystem {
     /// A handshake finished: the connection serves its peer from now on.
     func established(_ connection: Connection, initiator: Bool) {
         let address = connection.peer.node.address
-        let (promise, replaced): (EventLoopPromise<Connection>?, Connection?) = peers.withLock { table in
+        let (promise, replaced, dialledPromise, refused): (EventLoopPromise<Connection>?, Connection?, EventLoopPromise<Connection>?, Bool) =
+            peers.withLock { table in
             let id = ObjectIdentifier(connection.channel)
-            table.dialing.removeValue(forKey: id)
+            let dialled = table.dialing.removeValue(forKey: id)
+            if table.shuttingDown { return (nil, nil, nil, true) }
             table.channels[id] = connection.channel
+            // The peer may announce another address than the one dialled (a host name, a
+            // wildcard bind): the dialled slot is served by this connection too.
+            var dialledPromise: EventLoopPromise<Connection>?
+            if let dialled, dialled != address {
+                if case .connecting(let waiting) = table.slots[dialled] { dialledPromise = waiting }
+                table.slots[dialled] = .connected(connection)
+            }
             switch table.slots[address] {
             case .connecting(let promise):
                 table.slots[address] = .connected(connection)
-                return (promise, nil)
+                return (promise, nil, dialledPromise, false)
             case .connected(let existing) where existing !== connection:
                 table.slots[address] = .connected(connection)
-                return (nil, existing)
+                return (nil, existing, dialledPromise, false)
             default:
                 table.slots[address] = .connected(connection)
-                return (nil, nil)
+                return (nil, nil, dialledPromise, false)
             }
         }
+        if refused {
+            connection.fail(ClusterError(.shuttingDown, "node \(settings.name) is shutting down", node: node))
+            connection.channel.close(promise: nil)
+            return
+        }
+        dialledPromise?.succeed(connection)
         if let replaced {
             logger.debug("replacing connection", metadata: ["kumo.peer": "\(replaced.peer.node)"])
             replaced.fail(ClusterError(.connectionLost, "replaced by a newer connection to \(connection.peer.node)"))
@@ -192,8 +210,10 @@ extension ClusterSystem {
         peers.withLock { table in
             let id = ObjectIdentifier(connection.channel)
             table.channels.removeValue(forKey: id)
-            if case .connected(let current) = table.slots[connection.peer.node.address], current === connection {
-                table.slots.removeValue(forKey: connection.peer.node.address)
+            for (address, slot) in table.slots {
+                if case .connected(let current) = slot, current === connection {
+                    table.slots.removeValue(forKey: address)
+                }
             }
         }
     }
@@ -201,22 +221,32 @@ extension ClusterSystem {
     /// A connection failed before it was established.
     func handshakeFailed(channel: any Channel, _ error: ClusterError) {
         let id = ObjectIdentifier(channel)
-        let (address, promise): (NodeAddress?, EventLoopPromise<Connection>?) = peers.withLock { table in
-            table.channels.removeValue(forKey: id)
-            guard let address = table.dialing.removeValue(forKey: id) else { return (nil, nil) }
-            guard case .connecting(let promise) = table.slots[address] else { return (address, nil) }
-            if error.code == .duplicateConnection {
-                return (address, nil)  // the peer's own connection to us will complete the promise
+        let (address, promise, waiting): (NodeAddress?, EventLoopPromise<Connection>?, EventLoopPromise<Connection>?) =
+            peers.withLock { table in
+                table.channels.removeValue(forKey: id)
+                guard let address = table.dialing.removeValue(forKey: id) else { return (nil, nil, nil) }
+                guard case .connecting(let promise) = table.slots[address] else { return (address, nil, nil) }
+                if error.code == .duplicateConnection {
+                    return (address, nil, promise)  // the peer's own connection will complete it
+                }
+                table.slots[address] = .failed(.now(), error)
+                return (address, promise, nil)
             }
-            table.slots[address] = .failed(.now(), error)
-            return (address, promise)
-        }
         if let promise {
             promise.fail(error)
-        } else if let address, error.code == .duplicateConnection {
-            // Should the peer's connection never arrive, do not leave callers waiting forever.
+        } else if let address, let waiting {
+            // Should the peer's connection never arrive, do not leave callers waiting forever;
+            // fail only this attempt, not a later one.
             eventLoop.scheduleTask(in: TimeAmount(settings.handshakeTimeout)) {
-                self.connectFailed(address, ClusterError(.handshakeFailed, "lost a connection race with \(address) and no connection followed"))
+                let stale: Bool = self.peers.withLock { table in
+                    guard case .connecting(let current) = table.slots[address], current.futureResult === waiting.futureResult
+                    else { return false }
+                    table.slots[address] = .failed(.now(), ClusterError(.handshakeFailed, "lost a connection race"))
+                    return true
+                }
+                if stale {
+                    waiting.fail(ClusterError(.handshakeFailed, "lost a connection race with \(address) and no connection followed"))
+                }
             }
         }
     }

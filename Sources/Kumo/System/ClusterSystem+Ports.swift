@@ -38,7 +38,8 @@ extension ClusterSystem {
             throw ClusterError(.encodingFailed, "cannot encode a \(Message.self) for \(port): \(describe(error))")
         }
         frame.endFrame(startedAt: start)
-        try await connection.outbox.waitForCapacity(for: frame.readableBytes)
+        let deadline = Self.callDeadline ?? NIODeadline.now() + TimeAmount(settings.callTimeout)
+        try await connection.outbox.waitForCapacity(for: frame.readableBytes, deadline: deadline)
         let task = withUnsafeCurrentTask { $0?.hashValue ?? 0 }
         try connection.outbox.enqueue(frame, key: task ^ Int(truncatingIfNeeded: port.number))
     }
@@ -51,12 +52,9 @@ extension ClusterSystem {
             return
         }
         if sink.deliver(encoded: message.payload) == .full {
-            let channel = connection.channel
-            channel.setOption(.autoRead, value: false).whenSuccess {
-                sink.whenDrained {
-                    channel.setOption(.autoRead, value: true).whenSuccess { channel.read() }
-                }
-            }
+            let reason = Connection.PauseReason.port(message.port)
+            connection.pauseReading(reason)
+            sink.whenDrained { connection.resumeReading(reason) }
         }
     }
 }

@@ -30,6 +30,7 @@ final class Connection: Sendable, CustomStringConvertible {
         var nextID: UInt64 = 1
         var entries: [UInt64: Pending] = [:]
         var sweepAt: NIODeadline?
+        var sweepTimer: Scheduled<Void>?
         var failure: ClusterError?
     }
 
@@ -54,11 +55,15 @@ final class Connection: Sendable, CustomStringConvertible {
 
     /// Sends a call frame and waits for its reply, its deadline, cancellation or the connection's end.
     func call(_ frame: ByteBuffer, id: UInt64, deadline: NIODeadline, orderingKey: Int) async throws -> ReplyMessage {
-        try await outbox.waitForCapacity(for: frame.readableBytes)
+        try await outbox.waitForCapacity(for: frame.readableBytes, deadline: deadline)
         return try await withTaskCancellationHandler {
             try await withUnsafeThrowingContinuation { (continuation: UnsafeContinuation<ReplyMessage, any Error>) in
                 let (failure, armAt): (ClusterError?, NIODeadline?) = calls.withLock { calls in
                     if let failure = calls.failure { return (failure, nil) }
+                    // A cancellation that came before this point found no entry to remove.
+                    if Task.isCancelled {
+                        return (ClusterError(.cancelled, "the calling task was cancelled", node: peer.node), nil)
+                    }
                     calls.entries[id] = Pending(continuation: continuation, deadline: deadline)
                     if calls.sweepAt.map({ deadline < $0 }) ?? true {
                         calls.sweepAt = deadline
@@ -94,8 +99,16 @@ final class Connection: Sendable, CustomStringConvertible {
         // A reply to an unknown id is a call that already timed out or was cancelled.
     }
 
+    /// Arms the one deadline timer of this connection for `deadline`, replacing the one armed before.
     private func armSweep(at deadline: NIODeadline) {
-        channel.eventLoop.scheduleTask(deadline: deadline + .milliseconds(1)) { self.sweep() }
+        let timer = channel.eventLoop.scheduleTask(deadline: deadline + .milliseconds(1)) { self.sweep() }
+        let obsolete: Scheduled<Void>? = calls.withLock { calls in
+            // Two callers may arm at once; keep the timer for the deadline now recorded.
+            guard calls.sweepAt == deadline else { return timer }
+            defer { calls.sweepTimer = timer }
+            return calls.sweepTimer
+        }
+        obsolete?.cancel()
     }
 
     /// Fails every call whose deadline passed, then re-arms the timer for the earliest left.
@@ -122,6 +135,36 @@ final class Connection: Sendable, CustomStringConvertible {
         if let next { armSweep(at: next) }
     }
 
+    /// Why reading from the peer is paused. Reading resumes only when no reason is left.
+    enum PauseReason: Hashable, Sendable {
+        /// Too many inbound calls are running.
+        case calls
+        /// A port the peer sends to is full.
+        case port(UInt64)
+    }
+
+    private let pauses = Mutex(Set<PauseReason>())
+
+    /// Stops reading from the peer for `reason` (TCP then pushes back on the sender).
+    func pauseReading(_ reason: PauseReason) {
+        let first = pauses.withLock { pauses -> Bool in
+            let wasEmpty = pauses.isEmpty
+            return pauses.insert(reason).inserted && wasEmpty
+        }
+        if first { channel.setOption(.autoRead, value: false).whenFailure { _ in } }
+    }
+
+    /// Withdraws `reason`; reading resumes when no other reason holds it paused.
+    func resumeReading(_ reason: PauseReason) {
+        let last = pauses.withLock { pauses -> Bool in
+            pauses.remove(reason) != nil && pauses.isEmpty
+        }
+        if last {
+            let channel = self.channel
+            channel.setOption(.autoRead, value: true).whenSuccess { channel.read() }
+        }
+    }
+
     /// Counts an inbound call in; at `limit` running calls, reading from the peer pauses.
     func callStarted(limit: Int) {
         let pause = inbound.withLock { state -> Bool in
@@ -131,7 +174,7 @@ final class Connection: Sendable, CustomStringConvertible {
             state.paused = true
             return true
         }
-        if pause { channel.setOption(.autoRead, value: false).whenFailure { _ in } }
+        if pause { pauseReading(.calls) }
     }
 
     /// Counts an inbound call out (its reply was queued); reading resumes at half the limit.
@@ -142,10 +185,7 @@ final class Connection: Sendable, CustomStringConvertible {
             state.paused = false
             return true
         }
-        if resume {
-            let channel = self.channel
-            channel.setOption(.autoRead, value: true).whenSuccess { channel.read() }
-        }
+        if resume { resumeReading(.calls) }
     }
 
     /// Fails the connection: pending calls and waiting senders get `error`; the channel closes.

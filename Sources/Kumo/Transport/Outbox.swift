@@ -39,7 +39,8 @@ final class Outbox: Sendable {
         /// Bytes of large frames not yet cut into chunks. Counted apart, so a large message
         /// never makes senders of small ones wait.
         var largeBytes = 0
-        var waiters: [(continuation: UnsafeContinuation<Void, any Error>, large: Bool)] = []
+        var waiters: [(id: UInt64, continuation: UnsafeContinuation<Void, any Error>, large: Bool)] = []
+        var nextWaiter: UInt64 = 0
         var failure: ClusterError?
         var nextStream: UInt64 = 1
         var targetIDs: [String: UInt32] = [:]
@@ -57,23 +58,48 @@ final class Outbox: Sendable {
     }
 
     /// Suspends while the outbox holds more than its high-water mark of frames like the one about
-    /// to be sent (small or large, counted apart); throws once it has failed.
-    func waitForCapacity(for size: Int = 0) async throws {
+    /// to be sent (small or large, counted apart). Throws once the outbox has failed, when
+    /// `deadline` passes, or when the task is cancelled — a peer that stops reading can hold a
+    /// sender back, never hang it.
+    func waitForCapacity(for size: Int = 0, deadline: NIODeadline? = nil) async throws {
         let large = size > chunkSize
         let ready: Bool = try state.withLock { state in
             if let failure = state.failure { throw failure }
             return hasRoom(state, large: large)
         }
         if ready { return }
-        try await withUnsafeThrowingContinuation { (continuation: UnsafeContinuation<Void, any Error>) in
-            let outcome: Result<Void, ClusterError>? = state.withLock { state in
-                if let failure = state.failure { return .failure(failure) }
-                if hasRoom(state, large: large) { return .success(()) }
-                state.waiters.append((continuation, large))
-                return nil
-            }
-            if let outcome { continuation.resume(with: outcome.mapError { $0 as any Error }) }
+        let id = state.withLock { state -> UInt64 in
+            state.nextWaiter &+= 1
+            return state.nextWaiter
         }
+        try await withTaskCancellationHandler {
+            try await withUnsafeThrowingContinuation { (continuation: UnsafeContinuation<Void, any Error>) in
+                let outcome: Result<Void, ClusterError>? = state.withLock { state in
+                    if let failure = state.failure { return .failure(failure) }
+                    if hasRoom(state, large: large) { return .success(()) }
+                    if Task.isCancelled { return .failure(ClusterError(.cancelled, "the sending task was cancelled")) }
+                    state.waiters.append((id, continuation, large))
+                    return nil
+                }
+                if let outcome {
+                    continuation.resume(with: outcome.mapError { $0 as any Error })
+                } else if let deadline {
+                    channel.eventLoop.scheduleTask(deadline: deadline) {
+                        self.abandonWaiter(id, ClusterError(.timeout, "the connection's outbox stayed full until the deadline"))
+                    }
+                }
+            }
+        } onCancel: {
+            abandonWaiter(id, ClusterError(.cancelled, "the sending task was cancelled"))
+        }
+    }
+
+    private func abandonWaiter(_ id: UInt64, _ error: ClusterError) {
+        let waiter: UnsafeContinuation<Void, any Error>? = state.withLock { state in
+            guard let index = state.waiters.firstIndex(where: { $0.id == id }) else { return nil }
+            return state.waiters.remove(at: index).continuation
+        }
+        waiter?.resume(throwing: error)
     }
 
     private func hasRoom(_ state: State, large: Bool) -> Bool {
@@ -206,7 +232,7 @@ final class Outbox: Sendable {
             }
             state.queuedBytes -= written
             if !state.waiters.isEmpty {
-                var waiting: [(continuation: UnsafeContinuation<Void, any Error>, large: Bool)] = []
+                var waiting: [(id: UInt64, continuation: UnsafeContinuation<Void, any Error>, large: Bool)] = []
                 for waiter in state.waiters {
                     if hasRoom(state, large: waiter.large) {
                         wakeWaiters.append(waiter.continuation)
@@ -232,7 +258,8 @@ final class Outbox: Sendable {
                     guard !state.large.isEmpty || state.small != nil else { return false }
                     return Self.markFlush(&state)
                 }
-                if schedule { self.flush() }
+                // Not inline: a write that fails at once completes its promise synchronously.
+                if schedule { self.channel.eventLoop.execute { self.flush() } }
             }
         }
         channel.flush()

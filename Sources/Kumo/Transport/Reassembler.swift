@@ -11,7 +11,7 @@ import NIOCore
 struct Reassembler {
     static let maximumStreams = 64
 
-    private var streams: [UInt64: (expected: Int, bytes: ByteBuffer)] = [:]
+    private var streams: [UInt64: (expected: Int, bytes: ByteBuffer, upfront: Bool)] = [:]
     private var claimed = 0
     let maximumMessageSize: Int
 
@@ -38,7 +38,7 @@ struct Reassembler {
             var bytes = ByteBufferAllocator().buffer(
                 capacity: upfront ? expected : min(expected, chunk.bytes.readableBytes * 4))
             bytes.writeBuffer(&chunk.bytes)
-            streams[chunk.stream] = (expected, bytes)
+            streams[chunk.stream] = (expected, bytes, upfront)
         } else {
             guard var entry = streams.removeValue(forKey: chunk.stream) else {
                 throw WireError(.malformed, "chunk for unknown stream \(chunk.stream)")
@@ -56,7 +56,7 @@ struct Reassembler {
         }
         guard chunk.isLast else { return nil }
         streams.removeValue(forKey: chunk.stream)
-        if entry.bytes.capacity >= entry.expected { claimed = max(0, claimed - entry.expected) }
+        if entry.upfront { claimed -= entry.expected }
         guard entry.bytes.readableBytes == entry.expected else {
             throw WireError(.truncated, "chunk stream \(chunk.stream) ended at \(entry.bytes.readableBytes) of \(entry.expected) bytes")
         }
