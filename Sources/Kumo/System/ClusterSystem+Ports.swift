@@ -38,8 +38,8 @@ extension ClusterSystem {
             throw ClusterError(.encodingFailed, "cannot encode a \(Message.self) for \(port): \(describe(error))")
         }
         frame.endFrame(startedAt: start)
-        let deadline = Self.callDeadline ?? NIODeadline.now() + TimeAmount(settings.callTimeout)
-        try await connection.outbox.waitForCapacity(for: frame.readableBytes, deadline: deadline)
+        try await connection.outbox.waitForCapacity(
+            for: frame.readableBytes, deadline: Self.callDeadline ?? NIODeadline.now() + TimeAmount(self.settings.callTimeout))
         let task = withUnsafeCurrentTask { $0?.hashValue ?? 0 }
         try connection.outbox.enqueue(frame, key: task ^ Int(truncatingIfNeeded: port.number))
     }

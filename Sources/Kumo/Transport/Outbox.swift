@@ -61,13 +61,14 @@ final class Outbox: Sendable {
     /// to be sent (small or large, counted apart). Throws once the outbox has failed, when
     /// `deadline` passes, or when the task is cancelled — a peer that stops reading can hold a
     /// sender back, never hang it.
-    func waitForCapacity(for size: Int = 0, deadline: NIODeadline? = nil) async throws {
+    func waitForCapacity(for size: Int = 0, deadline: @autoclosure () -> NIODeadline? = nil) async throws {
         let large = size > chunkSize
         let ready: Bool = try state.withLock { state in
             if let failure = state.failure { throw failure }
             return hasRoom(state, large: large)
         }
         if ready { return }
+        let deadline = deadline()  // only on the slow path
         let id = state.withLock { state -> UInt64 in
             state.nextWaiter &+= 1
             return state.nextWaiter
