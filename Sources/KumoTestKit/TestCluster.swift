@@ -28,7 +28,6 @@ public final class TestCluster: Sendable {
         membership.probeTimeout = .milliseconds(300)
         membership.downing = .timeout(downAfter)
         membership.leaveGracePeriod = .milliseconds(400)
-        membership.joinRetryInterval = .milliseconds(200)
         return membership
     }
 

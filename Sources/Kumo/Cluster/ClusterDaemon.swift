@@ -70,11 +70,6 @@ distributed actor ClusterDaemon {
         membership.sorted
     }
 
-    /// Membership messages this node has sent so far.
-    distributed func sentMessageCount() -> UInt64 {
-        messagesSent
-    }
-
     /// This node's own member record.
     var myself: Member? { membership[me] }
 

@@ -21,9 +21,7 @@ public struct MembershipSettings: Sendable {
     /// How long a down or removed member is remembered, so stale gossip cannot revive it.
     /// Default 60 s.
     public var forgetAfter: Duration = .seconds(60)
-    /// How often a joining node retries its seeds while none answers. Default 1 s.
-    public var joinRetryInterval: Duration = .seconds(1)
-    /// Join rounds with no answer after which a joining node starts a cluster of its own (and
+    /// Join rounds (one per gossip interval) with no answer after which a joining node starts a cluster of its own (and
     /// keeps looking). Default 10.
     public var joinAttemptsBeforeAlone: Int = 10
 

@@ -59,11 +59,6 @@ struct HandshakeStateMachine {
         self.state = role == .initiator ? .initial : .awaitingHello
     }
 
-    var isEstablished: Bool {
-        if case .done = state { return true }
-        return false
-    }
-
     /// The initiator's first move: the hello frame.
     mutating func start() -> ByteBuffer {
         let nonce = Self.makeNonce()
