@@ -31,6 +31,62 @@ struct WireTests {
         }
     }
 
+    /// A chunk frame as the outbox writes it: header, then payload.
+    func chunk(stream: UInt64, first: Bool, last: Bool, total: Int, _ payload: [UInt8]) -> ByteBuffer {
+        var buffer = ByteBuffer()
+        ChunkMessage.writeHeader(
+            stream: stream, isFirst: first, isLast: last, totalLength: total, payloadLength: payload.count, to: &buffer)
+        buffer.writeBytes(payload)
+        return buffer
+    }
+
+    @Test("chunk payloads are handed on as they arrive, whole frames as frames, at every split")
+    func streamedChunks() throws {
+        let payloadA = (0..<300).map { UInt8(truncatingIfNeeded: $0) }
+        let payloadB = (0..<200).map { UInt8(truncatingIfNeeded: $0 &* 7) }
+        var stream = ByteBuffer()
+        stream.writeImmutableBuffer(chunk(stream: 9, first: true, last: false, total: 500, payloadA))
+        stream.writeImmutableBuffer(frame(.ping, [1, 2, 3]))
+        stream.writeImmutableBuffer(chunk(stream: 9, first: false, last: true, total: 500, payloadB))
+        stream.writeImmutableBuffer(frame(.pong, []))
+        let bytes = Array(stream.readableBytesView)
+        for split in 0...bytes.count {
+            for second in stride(from: split, through: bytes.count, by: 37) {
+                var parser = FrameParser(maxFrameSize: 1024)
+                var kinds: [FrameKind] = []
+                var gathered: [UInt8] = []
+                var firsts = 0
+                var lasts = 0
+                for range in [0..<split, split..<second, second..<bytes.count] {
+                    parser.append(ByteBuffer(bytes: bytes[range]))
+                    while let item = try parser.nextItem(maximumMessageSize: 1 << 20) {
+                        switch item {
+                        case .frame(let frame): kinds.append(frame.kind)
+                        case .chunk(let piece):
+                            #expect(piece.stream == 9)
+                            if piece.isFirst { firsts += 1; #expect(piece.totalLength == 500) }
+                            if piece.isLast { lasts += 1 }
+                            gathered += piece.bytes.readableBytesView
+                        }
+                    }
+                }
+                #expect(kinds == [.ping, .pong])
+                #expect(gathered == payloadA + payloadB)
+                #expect(firsts == 1 && lasts == 1)
+                #expect(parser.bufferedBytes == 0)
+            }
+        }
+    }
+
+    @Test("a chunk header claiming more than the maximum message is refused while still arriving")
+    func streamedChunkTooLarge() {
+        var parser = FrameParser(maxFrameSize: 1 << 20)
+        var partial = chunk(stream: 1, first: true, last: false, total: 1 << 30, Array(repeating: 0, count: 100))
+        partial.moveWriterIndex(to: partial.writerIndex - 50)
+        parser.append(partial)
+        #expect(throws: WireError.self) { try parser.nextItem(maximumMessageSize: 1 << 20) }
+    }
+
     @Test("a length above the maximum is refused before any body arrives")
     func oversized() {
         var parser = FrameParser(maxFrameSize: 1000)
@@ -98,6 +154,9 @@ struct WireTests {
             }
             var parser = FrameParser(maxFrameSize: 4096)
             parser.append(ByteBuffer(bytes: bytes))
+            var streaming = FrameParser(maxFrameSize: 4096)
+            streaming.append(ByteBuffer(bytes: bytes))
+            while let item = try? streaming.nextItem(maximumMessageSize: 1 << 20) { _ = item }
             while let frame = try? parser.next() {
                 _ = try? HelloMessage(body: frame.body)
                 _ = try? ChallengeMessage(body: frame.body)

@@ -52,7 +52,7 @@ final class ConnectionHandler: ChannelInboundHandler {
         guard !closing else { return }
         parser.append(unwrapInboundIn(data))
         do {
-            while !closing, let frame = try parser.next() {
+            while !closing, let item = try parser.nextItem(maximumMessageSize: system.settings.maxMessageSize) {
                 if let connection {
                     if let faults = system.settings.faults {
                         switch faults.decide(from: connection.peer.node.address, to: system.node.address) {
@@ -60,14 +60,16 @@ final class ConnectionHandler: ChannelInboundHandler {
                         case .drop: continue
                         case .delay(let amount):
                             context.eventLoop.assumeIsolated().scheduleTask(in: amount) { [weak self] in
-                                try? self?.handleEstablished(frame, connection: connection, context: context)
+                                try? self?.handleEstablished(item, connection: connection, context: context)
                             }
                             continue
                         }
                     }
-                    try handleEstablished(frame, connection: connection, context: context)
-                } else {
+                    try handleEstablished(item, connection: connection, context: context)
+                } else if case .frame(let frame) = item {
                     handleHandshake(frame, context: context)
+                } else {
+                    throw WireError(.malformed, "a chunk frame before the handshake finished")
                 }
             }
         } catch let error as WireError {
@@ -110,6 +112,18 @@ final class ConnectionHandler: ChannelInboundHandler {
         }
     }
 
+    private func handleEstablished(_ item: WireItem, connection: Connection, context: ChannelHandlerContext) throws {
+        switch item {
+        case .frame(let frame):
+            try handleEstablished(frame, connection: connection, context: context)
+        case .chunk(let chunk):
+            // Chunk payloads arrive piece by piece and go straight into the reassembly buffer.
+            if let whole = try reassembler.add(chunk) {
+                try handleEstablished(whole, connection: connection, context: context)
+            }
+        }
+    }
+
     private func handleEstablished(_ frame: Frame, connection: Connection, context: ChannelHandlerContext) throws {
         switch frame.kind {
         case .call:
@@ -130,10 +144,7 @@ final class ConnectionHandler: ChannelInboundHandler {
             }
             targets[definition.id] = InboundTarget(name: definition.name)
         case .chunk:
-            let chunk = try ChunkMessage(body: frame.body, maximumTotal: system.settings.maxMessageSize)
-            if let whole = try reassembler.add(chunk) {
-                try handleEstablished(whole, connection: connection, context: context)
-            }
+            throw WireError(.malformed, "chunks may not be nested")
         case .ping:
             var pong = ByteBuffer()
             let start = pong.beginFrame(.pong)

@@ -195,7 +195,7 @@ final class Outbox: Sendable {
                 while budget > 0, var frame = state.large.popFirst() {
                     budget -= 1
                     let count = min(chunkSize, frame.remaining.readableBytes)
-                    let payload = frame.remaining.readSlice(length: count) ?? ByteBuffer()
+                    let payload = frame.remaining.readView(length: count)
                     let isLast = frame.remaining.readableBytes == 0
                     var header = ByteBuffer()
                     ChunkMessage.writeHeader(
@@ -279,5 +279,17 @@ final class Outbox: Sendable {
             return waiters
         }
         for waiter in waiters { waiter.resume(throwing: error) }
+    }
+}
+
+extension ByteBuffer {
+    /// Reads `length` bytes as a buffer that shares this one's storage, made by narrowing a copy's
+    /// indices instead of slicing: NIO copies a slice that begins more than 16 MiB into its
+    /// storage, a view never copies. Views are only written to the channel, never mutated.
+    fileprivate mutating func readView(length: Int) -> ByteBuffer {
+        var view = self
+        view.moveWriterIndex(to: readerIndex + length)
+        moveReaderIndex(forwardBy: length)
+        return view
     }
 }

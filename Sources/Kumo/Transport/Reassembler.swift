@@ -37,6 +37,7 @@ struct Reassembler {
             if upfront { claimed += expected }
             var bytes = ByteBufferAllocator().buffer(
                 capacity: upfront ? expected : min(expected, chunk.bytes.readableBytes * 4))
+            if upfront { bytes.withUnsafeMutableWritableBytes { HugePages.advise($0) } }
             bytes.writeBuffer(&chunk.bytes)
             streams[chunk.stream] = (expected, bytes, upfront)
         } else {

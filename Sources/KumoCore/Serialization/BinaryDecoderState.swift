@@ -476,6 +476,7 @@ final class BinaryDecoderState {
     func readByteArray(_ position: inout Int, _ limit: Int) throws(CoderFault) -> [UInt8] {
         let block = try self.readBlock(&position, limit)
         return [UInt8](unsafeUninitializedCapacity: block.count) { buffer, initialized in
+            HugePages.advise(UnsafeMutableRawBufferPointer(buffer))
             UnsafeMutableRawBufferPointer(buffer).copyMemory(from: block)
             initialized = block.count
         }
@@ -484,6 +485,7 @@ final class BinaryDecoderState {
     func readContiguousBytes(_ position: inout Int, _ limit: Int) throws(CoderFault) -> ContiguousArray<UInt8> {
         let block = try self.readBlock(&position, limit)
         return ContiguousArray<UInt8>(unsafeUninitializedCapacity: block.count) { buffer, initialized in
+            HugePages.advise(UnsafeMutableRawBufferPointer(buffer))
             UnsafeMutableRawBufferPointer(buffer).copyMemory(from: block)
             initialized = block.count
         }

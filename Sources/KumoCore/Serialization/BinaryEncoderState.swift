@@ -108,8 +108,12 @@ final class BinaryEncoderState {
             self.buffer.moveWriterIndex(to: self.writeIndex)
         }
         self.buffer.reserveCapacity(minimumWritableBytes: max(count, 64))
+        let grown = self.buffer.capacity != self.capacity
         self.capacity = self.buffer.capacity
-        guard let base = self.buffer.withVeryUnsafeMutableBytes({ $0.baseAddress }) else {
+        guard let base = self.buffer.withVeryUnsafeMutableBytes({ storage in
+            if grown { HugePages.advise(storage) }
+            return storage.baseAddress
+        }) else {
             // Unreachable: the buffer was just given at least 64 bytes of capacity.
             preconditionFailure("ByteBuffer has no storage after reserving capacity")
         }

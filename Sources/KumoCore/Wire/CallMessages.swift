@@ -221,6 +221,16 @@ public struct ChunkMessage: Sendable {
     public var totalLength: Int?
     public var bytes: ByteBuffer
 
+    /// A chunk (or a piece of one) with the given fields.
+    public init(stream: UInt64, isFirst: Bool, isLast: Bool, totalLength: Int?, bytes: ByteBuffer) {
+        self.stream = stream
+        self.isFirst = isFirst
+        self.isLast = isLast
+        self.totalLength = totalLength
+        self.bytes = bytes
+    }
+
+    /// Parses the body of a chunk frame.
     public init(body: ByteBuffer, maximumTotal: Int) throws(WireError) {
         var body = body
         stream = try body.readWireVarint()

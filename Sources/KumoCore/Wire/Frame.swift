@@ -54,16 +54,32 @@ extension ByteBuffer {
     }
 }
 
+/// What ``FrameParser/nextItem(maximumMessageSize:)`` yields: a whole frame, or a piece of a chunk.
+public enum WireItem: Sendable {
+    /// A whole frame of any kind but `chunk`.
+    case frame(Frame)
+    /// A chunk frame, or the part of one that has arrived so far (see ``FrameParser``).
+    case chunk(ChunkMessage)
+}
+
 /// Splits a byte stream into frames.
 ///
 /// A pure value type: feed it the bytes of each read and take frames until it returns `nil`.
 /// Frames hold slices of the bytes fed in (no copy) except for a frame split across reads,
 /// which is gathered into a buffer of its own. A length above ``maxFrameSize`` or an unknown kind
 /// throws: the connection is then beyond repair and must be closed.
+///
+/// ``nextItem(maximumMessageSize:)`` never gathers chunk frames: it hands on the payload of a
+/// chunk as it arrives, as several ``ChunkMessage`` pieces whose first carries the chunk's
+/// `isFirst` flag and whose last carries its `isLast` flag. The bytes of a large message are then
+/// copied once, into the buffer that reassembles it. Use either ``next()`` or
+/// ``nextItem(maximumMessageSize:)`` on one parser, not both.
 public struct FrameParser: Sendable {
     /// The largest accepted frame (length prefix) in bytes.
     public let maxFrameSize: Int
     private var pending: ByteBuffer?
+    /// The chunk frame whose payload is still arriving.
+    private var chunkInProgress: (stream: UInt64, isLast: Bool, remaining: Int)?
 
     /// Creates a parser that refuses frames longer than `maxFrameSize` bytes.
     public init(maxFrameSize: Int) {
@@ -86,21 +102,14 @@ public struct FrameParser: Sendable {
 
     /// The next complete frame, or `nil` when more bytes are needed.
     public mutating func next() throws(WireError) -> Frame? {
-        guard var buffer = pending else { return nil }
-        guard let length = buffer.getInteger(at: buffer.readerIndex, as: UInt32.self) else {
+        guard var buffer = pending, let length = try Self.frameLength(of: buffer, maximum: maxFrameSize) else {
             return nil
         }
-        guard length >= 1 else {
-            throw WireError(.malformed, "frame length 0 (a frame has at least its kind byte)")
-        }
-        guard length <= maxFrameSize else {
-            throw WireError(.frameTooLarge, "frame length \(length) exceeds the maximum \(maxFrameSize)")
-        }
-        guard buffer.readableBytes >= Int(length) + 4 else {
+        guard buffer.readableBytes >= length + 4 else {
             // Make room for the rest of the frame in one allocation, not many.
-            if buffer.capacity - buffer.readerIndex < Int(length) + 4 {
+            if buffer.capacity - buffer.readerIndex < length + 4 {
                 pending = nil
-                var gathered = ByteBufferAllocator().buffer(capacity: Int(length) + 4)
+                var gathered = ByteBufferAllocator().buffer(capacity: length + 4)
                 gathered.writeBuffer(&buffer)
                 pending = gathered
             }
@@ -111,8 +120,65 @@ public struct FrameParser: Sendable {
         guard let kind = FrameKind(rawValue: kindByte) else {
             throw WireError(.unknownFrameKind, "unknown frame kind 0x\(String(kindByte, radix: 16))")
         }
-        let body = buffer.readSlice(length: Int(length) - 1) ?? ByteBuffer()
+        let body = buffer.readSlice(length: length - 1) ?? ByteBuffer()
         pending = buffer.readableBytes > 0 ? buffer : nil
         return Frame(kind: kind, body: body)
+    }
+
+    /// The next whole frame or piece of a chunk, or `nil` when more bytes are needed. Chunk
+    /// headers are checked against `maximumMessageSize` as ``ChunkMessage/init(body:maximumTotal:)``
+    /// does.
+    public mutating func nextItem(maximumMessageSize: Int) throws(WireError) -> WireItem? {
+        if let partial = chunkInProgress {
+            guard var buffer = pending, buffer.readableBytes > 0 else { return nil }
+            let count = min(partial.remaining, buffer.readableBytes)
+            let bytes = buffer.readSlice(length: count) ?? ByteBuffer()
+            pending = buffer.readableBytes > 0 ? buffer : nil
+            let remaining = partial.remaining - count
+            chunkInProgress = remaining > 0 ? (partial.stream, partial.isLast, remaining) : nil
+            return .chunk(ChunkMessage(
+                stream: partial.stream, isFirst: false, isLast: partial.isLast && remaining == 0, totalLength: nil,
+                bytes: bytes))
+        }
+        guard let buffer = pending, let length = try Self.frameLength(of: buffer, maximum: maxFrameSize) else {
+            return nil
+        }
+        let isChunk = buffer.getInteger(at: buffer.readerIndex + 4, as: UInt8.self) == FrameKind.chunk.rawValue
+        guard isChunk, buffer.readableBytes < length + 4 else {
+            // A whole frame, or the start of one that is not a chunk: gathered as by `next()`.
+            guard let frame = try next() else { return nil }
+            guard frame.kind == .chunk else { return .frame(frame) }
+            return .chunk(try ChunkMessage(body: frame.body, maximumTotal: maximumMessageSize))
+        }
+        // The start of a chunk frame: hand on the payload that has arrived once the chunk header
+        // has (a header is at most 21 bytes; until then, wait for more).
+        var body = buffer
+        body.moveReaderIndex(forwardBy: 5)
+        let arrived = body.readableBytes
+        let first: ChunkMessage
+        do {
+            first = try ChunkMessage(body: body, maximumTotal: maximumMessageSize)
+        } catch where error.code == .truncated {
+            return nil
+        }
+        let payloadLength = length - 1 - (arrived - first.bytes.readableBytes)
+        pending = nil
+        chunkInProgress = (first.stream, first.isLast, payloadLength - first.bytes.readableBytes)
+        return .chunk(ChunkMessage(
+            stream: first.stream, isFirst: first.isFirst, isLast: false, totalLength: first.totalLength,
+            bytes: first.bytes))
+    }
+
+    /// The length of the frame at the front of `buffer` (after its 4-byte prefix), or `nil` if
+    /// the prefix has not arrived.
+    private static func frameLength(of buffer: ByteBuffer, maximum: Int) throws(WireError) -> Int? {
+        guard let length = buffer.getInteger(at: buffer.readerIndex, as: UInt32.self) else { return nil }
+        guard length >= 1 else {
+            throw WireError(.malformed, "frame length 0 (a frame has at least its kind byte)")
+        }
+        guard length <= maximum else {
+            throw WireError(.frameTooLarge, "frame length \(length) exceeds the maximum \(maximum)")
+        }
+        return Int(length)
     }
 }
