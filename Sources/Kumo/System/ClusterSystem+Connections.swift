@@ -103,7 +103,7 @@ extension ClusterSystem {
         ClientBootstrap(group: eventLoop)
             .connectTimeout(TimeAmount(settings.connectTimeout))
             .channelOption(.tcpOption(.tcp_nodelay), value: 1)
-            .channelOption(.recvAllocator, value: AdaptiveRecvByteBufferAllocator(minimum: 1024, initial: 16384, maximum: 1 << 20))
+            .channelOption(.recvAllocator, value: Self.receiveAllocator)
             .channelInitializer { channel in
                 let registered: Bool = self.peers.withLock { table in
                     guard !table.shuttingDown else { return false }
@@ -116,6 +116,7 @@ extension ClusterSystem {
                         ClusterError(.shuttingDown, "node \(self.settings.name) is shutting down"))
                 }
                 return channel.eventLoop.makeCompletedFuture {
+                    try self.configureSocket(of: channel)
                     try channel.pipeline.syncOperations.addHandler(ConnectionHandler(system: self, role: .initiator))
                 }
             }
@@ -249,5 +250,20 @@ extension ClusterSystem {
                 }
             }
         }
+    }
+}
+
+extension ClusterSystem {
+    /// Reads of up to 1 MiB: a large message arrives in few reads, a small one in a small buffer.
+    static var receiveAllocator: AdaptiveRecvByteBufferAllocator {
+        AdaptiveRecvByteBufferAllocator(minimum: 1024, initial: 16384, maximum: 1 << 20)
+    }
+
+    /// Applies ``ClusterSettings/socketBufferSize`` to a connection's socket. Runs on the
+    /// channel's event loop, before the channel is active.
+    func configureSocket(of channel: any Channel) throws {
+        guard let size = settings.socketBufferSize, let options = channel.syncOptions else { return }
+        try options.setOption(.socketOption(.so_sndbuf), value: size)
+        try options.setOption(.socketOption(.so_rcvbuf), value: size)
     }
 }

@@ -73,12 +73,13 @@ public final class ClusterSystem: DistributedActorSystem, Sendable {
             .serverChannelOption(.backlog, value: 256)
             .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
             .childChannelOption(.tcpOption(.tcp_nodelay), value: 1)
-            .childChannelOption(.recvAllocator, value: AdaptiveRecvByteBufferAllocator(minimum: 1024, initial: 16384, maximum: 1 << 20))
+            .childChannelOption(.recvAllocator, value: Self.receiveAllocator)
             .childChannelInitializer { channel in
                 guard let system = box.system else {
                     return channel.eventLoop.makeFailedFuture(ClusterError(.shuttingDown, "node is not running"))
                 }
                 return channel.eventLoop.makeCompletedFuture {
+                    try system.configureSocket(of: channel)
                     try channel.pipeline.syncOperations.addHandler(ConnectionHandler(system: system, role: .acceptor))
                 }
             }

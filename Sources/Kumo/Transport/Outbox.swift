@@ -15,7 +15,7 @@ import Synchronization
 /// ``waitForCapacity()`` suspends senders while more than `highWater` bytes wait.
 final class Outbox: Sendable {
     /// Chunks written per round.
-    static let chunksPerRound = 4
+    static let chunksPerRound = 1
     /// Rounds handed to the kernel and not yet taken by it; a new round starts when one is taken,
     /// so large frames stream without stalls while small frames wait for at most this many rounds.
     static let roundsInFlight = 2

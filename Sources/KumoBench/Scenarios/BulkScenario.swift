@@ -49,6 +49,7 @@ struct BulkScenario: AsyncParsableCommand {
             let summary = LatencySummary(nanoseconds: try await smallCaller.value)
             report(options, [
                 ("scenario", "bulk"), ("gb_per_s", median(rates)), ("small_p99_us_during_bulk", summary.p99),
+                ("small_p50_us_during_bulk", summary.p50),
                 ("small_calls_during_bulk", summary.count), ("bytes", bytes),
             ])
         }
