@@ -4,15 +4,18 @@ import Synchronization
 /// A call target as the receiving side of a connection knows it, defined once per connection by
 /// a `targetDefinition` frame and shared by every call that uses its id.
 ///
-/// It keeps what the hot path would otherwise recompute per call: which actor types were
-/// already checked to own the target. The readable (demangled) name is
-/// made only when an error needs it.
+/// It keeps what the hot path would otherwise recompute per call: the target's parameter and
+/// return types, and which actor types were already checked to own the target. The readable
+/// (demangled) name is made only when an error needs it.
 final class InboundTarget: Sendable {
     let name: String
+    /// The target's types, when it is not generic.
+    let signature: TargetSignature?
     private let verifiedTypes = Mutex<Set<ObjectIdentifier>>([])
 
     init(name: String) {
         self.name = name
+        self.signature = TargetSignature(mangledName: name)
     }
 
     /// The target, for `executeDistributedTarget` (a thin wrapper of the name).

@@ -3,7 +3,7 @@ import KumoCore
 import NIOCore
 
 /// Hands the arguments of an inbound call to the distributed thunk, decoding each one on demand.
-public struct KumoInvocationDecoder: DistributedTargetInvocationDecoder {
+public struct KumoInvocationDecoder: DistributedTargetInvocationDecoder, Sendable {
     public typealias SerializationRequirement = any Codable
 
     let system: ClusterSystem

@@ -3,7 +3,7 @@ import KumoCore
 import NIOCore
 
 /// Sends the outcome of an inbound call back to its caller as a reply frame.
-public struct KumoResultHandler: DistributedTargetInvocationResultHandler {
+public struct KumoResultHandler: DistributedTargetInvocationResultHandler, Sendable {
     public typealias SerializationRequirement = any Codable
 
     let system: ClusterSystem

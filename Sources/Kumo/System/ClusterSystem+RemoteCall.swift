@@ -85,8 +85,7 @@ extension ClusterSystem {
             var decoder = decoder
             await Self.$callContext.withValue(context) {
                 do {
-                    try await self.executeDistributedTarget(
-                        on: actor, target: target.target, invocationDecoder: &decoder, handler: handler)
+                    try await self.execute(target, on: actor, decoder: &decoder, handler: handler)
                 } catch let error as ExecuteDistributedTargetError {
                     handler.send(error: ClusterError(
                         .unknownTarget,

@@ -1,0 +1,51 @@
+import Distributed
+
+/// The runtime function that decodes a call's arguments and invokes a distributed target; it is
+/// what the standard library's `executeDistributedTarget` ends in, declared here with the same
+/// signature (`Builtin.RawPointer` parameters are passed exactly like `UnsafeRawPointer`s).
+/// `@concurrent` keeps the calling convention of the runtime's declaration, which has no
+/// caller-isolation parameter.
+@_silgen_name("swift_distributed_execute_target")
+@concurrent
+private func runtimeExecuteDistributedTarget<Decoder: DistributedTargetInvocationDecoder>(
+    on actor: AnyObject,
+    _ targetName: UnsafePointer<UInt8>, _ targetNameLength: UInt,
+    argumentDecoder: inout Decoder,
+    argumentTypes: UnsafeRawPointer,
+    resultBuffer: UnsafeMutableRawPointer,
+    substitutions: UnsafeRawPointer?,
+    witnessTables: UnsafeRawPointer?,
+    numWitnessTables: UInt
+) async throws
+
+extension ClusterSystem {
+    /// Runs an inbound call on a local actor: non-generic targets with their types looked up
+    /// once (``TargetSignature``), generic ones through `executeDistributedTarget`.
+    func execute(
+        _ target: InboundTarget, on actor: any DistributedActor, decoder: inout KumoInvocationDecoder,
+        handler: KumoResultHandler
+    ) async throws {
+        guard let signature = target.signature, let name = signature.name.baseAddress,
+            let argumentTypes = signature.argumentTypes.baseAddress
+        else {
+            try await executeDistributedTarget(on: actor, target: target.target, invocationDecoder: &decoder, handler: handler)
+            return
+        }
+        let result = UnsafeMutableRawPointer.allocate(
+            byteCount: max(1, signature.resultSize), alignment: signature.resultAlignment)
+        defer { result.deallocate() }
+        do {
+            try await runtimeExecuteDistributedTarget(
+                on: actor, name, UInt(signature.name.count), argumentDecoder: &decoder,
+                argumentTypes: UnsafeRawPointer(argumentTypes), resultBuffer: result, substitutions: nil,
+                witnessTables: nil, numWitnessTables: 0)
+            if signature.returnType == Void.self {
+                try await handler.onReturnVoid()
+            } else {
+                try await invokeHandlerOnReturn(handler: handler, resultBuffer: UnsafeRawPointer(result), metatype: signature.returnType)
+            }
+        } catch {
+            try await handler.onThrow(error: error)
+        }
+    }
+}

@@ -1,0 +1,66 @@
+import Distributed
+
+/// The parameter and return types of a non-generic call target, looked up once.
+///
+/// `executeDistributedTarget` demangles the target's name three times on every call (parameter
+/// count, parameter types, return type); on a busy node that was a third of all CPU time. The
+/// types of a non-generic target never change, so Kumo looks them up once per target and runs
+/// calls through the runtime entry point that `executeDistributedTarget` itself ends in (see
+/// ``ClusterSystem/execute(_:on:decoder:handler:)``). Generic targets, whose types depend on each
+/// call's substitutions, take the standard path.
+///
+/// `@unchecked Sendable`: every stored property is written once, in `init`, and only read after;
+/// the two buffers are owned by this object and freed in `deinit`.
+final class TargetSignature: @unchecked Sendable {
+    /// The target's mangled name, as the runtime looks it up.
+    let name: UnsafeMutableBufferPointer<UInt8>
+    /// The metatype of each parameter, in order (at least one slot, so it always has an address).
+    let argumentTypes: UnsafeMutableBufferPointer<any Any.Type>
+    let returnType: any Any.Type
+    /// Size and alignment of `returnType`, for the buffer the result is written to.
+    let resultSize: Int
+    let resultAlignment: Int
+
+    /// Looks up the types of the target `mangledName`; `nil` for a generic target or a name the
+    /// runtime cannot resolve (the standard path then reports the problem).
+    init?(mangledName: String) {
+        let utf8 = Array(mangledName.utf8)
+        let name = UnsafeMutableBufferPointer<UInt8>.allocate(capacity: max(1, utf8.count))
+        let types = UnsafeMutableBufferPointer<any Any.Type>.allocate(capacity: 1)
+        var typesToFree: UnsafeMutableBufferPointer<any Any.Type>? = types
+        defer { typesToFree?.deallocate() }
+        _ = name.initialize(from: utf8)
+        guard !utf8.isEmpty, let base = name.baseAddress,
+            _getGenericEnvironmentOfDistributedTarget(base, UInt(utf8.count)) == nil
+        else {
+            name.deallocate()
+            return nil
+        }
+        let count = Int(__getParameterCount(base, UInt(utf8.count)))
+        var argumentTypes = types
+        if count > 1 {
+            argumentTypes = .allocate(capacity: count)
+            types.deallocate()
+            typesToFree = argumentTypes
+        }
+        guard count >= 0, let typesBase = argumentTypes.baseAddress,
+            __getParameterTypeInfo(base, UInt(utf8.count), nil, nil, UnsafeMutableRawPointer(typesBase)._rawValue, count)
+                == count,
+            let returnType = __getReturnTypeInfo(base, UInt(utf8.count), nil, nil)
+        else {
+            name.deallocate()
+            return nil
+        }
+        typesToFree = nil
+        self.name = UnsafeMutableBufferPointer(rebasing: name[..<utf8.count])
+        self.argumentTypes = argumentTypes
+        self.returnType = returnType
+        func layout<R>(_: R.Type) -> (Int, Int) { (MemoryLayout<R>.size, MemoryLayout<R>.alignment) }
+        (resultSize, resultAlignment) = _openExistential(returnType, do: layout)
+    }
+
+    deinit {
+        argumentTypes.deallocate()
+        name.deallocate()
+    }
+}
