@@ -31,9 +31,8 @@ extension ClusterSystem {
             try await executeDistributedTarget(on: actor, target: target.target, invocationDecoder: &decoder, handler: handler)
             return
         }
-        let result = UnsafeMutableRawPointer.allocate(
-            byteCount: max(1, signature.resultSize), alignment: signature.resultAlignment)
-        defer { result.deallocate() }
+        let result = signature.allocateResult()
+        defer { signature.deallocateResult(result) }
         do {
             try await runtimeExecuteDistributedTarget(
                 on: actor, name, UInt(signature.name.count), argumentDecoder: &decoder,

@@ -1,5 +1,11 @@
 import Distributed
 
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
 /// The parameter and return types of a non-generic call target, looked up once.
 ///
 /// `executeDistributedTarget` demangles the target's name three times on every call (parameter
@@ -57,6 +63,20 @@ final class TargetSignature: @unchecked Sendable {
         self.returnType = returnType
         func layout<R>(_: R.Type) -> (Int, Int) { (MemoryLayout<R>.size, MemoryLayout<R>.alignment) }
         (resultSize, resultAlignment) = _openExistential(returnType, do: layout)
+    }
+
+    /// Room for one result. Plain `malloc` when its 16-byte alignment suffices: Swift's own
+    /// raw allocation always takes the aligned-allocation path, which on glibc is several times
+    /// slower and fragments the heap.
+    func allocateResult() -> UnsafeMutableRawPointer {
+        guard resultAlignment <= 16 else { return .allocate(byteCount: max(1, resultSize), alignment: resultAlignment) }
+        guard let memory = malloc(max(1, resultSize)) else { fatalError("out of memory") }
+        return memory
+    }
+
+    /// Frees a buffer from ``allocateResult()``.
+    func deallocateResult(_ memory: UnsafeMutableRawPointer) {
+        if resultAlignment <= 16 { free(memory) } else { memory.deallocate() }
     }
 
     deinit {
