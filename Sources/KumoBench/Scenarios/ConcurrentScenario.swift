@@ -15,7 +15,7 @@ struct ConcurrentScenario: AsyncParsableCommand {
     var seconds = 3.0
 
     @Option(help: "Where the calling tasks run: loop or pool.")
-    var caller = "loop"
+    var caller = "pool"
 
     func run() async throws {
         let peer = try await BenchPeer.start(pin: options.pin)
