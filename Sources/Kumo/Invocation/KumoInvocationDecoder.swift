@@ -10,11 +10,13 @@ public struct KumoInvocationDecoder: DistributedTargetInvocationDecoder, Sendabl
     let call: CallMessage
     let target: InboundTarget
     var nextArgument = 0
+    var arguments: CallArguments.Iterator
 
     init(system: ClusterSystem, call: CallMessage, target: InboundTarget) {
         self.system = system
         self.call = call
         self.target = target
+        self.arguments = call.arguments.makeIterator()
     }
 
     public mutating func decodeGenericSubstitutions() throws -> [any Any.Type] {
@@ -31,14 +33,14 @@ public struct KumoInvocationDecoder: DistributedTargetInvocationDecoder, Sendabl
     public mutating func decodeNextArgument<Argument: Codable>() throws -> Argument {
         let index = nextArgument
         nextArgument += 1
-        guard index < call.arguments.count else {
+        guard let bytes = arguments.next() else {
             throw ClusterError(
                 .argumentDecodingFailed,
                 "call to \(target.readableName) carries \(call.arguments.count) arguments; argument \(index + 1) (\(Argument.self)) is missing",
                 node: system.node)
         }
         do {
-            return try system.makeDecoder().decode(Argument.self, from: call.arguments[index])
+            return try system.makeDecoder().decode(Argument.self, from: bytes)
         } catch {
             throw ClusterError(
                 .argumentDecodingFailed,

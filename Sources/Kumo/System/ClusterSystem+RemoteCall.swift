@@ -80,7 +80,7 @@ extension ClusterSystem {
         let decoder = KumoInvocationDecoder(system: self, call: call, target: target)
         // A call with large arguments decodes them off the event loop, so small calls behind it
         // are not held up by the copy.
-        let large = call.arguments.contains { $0.readableBytes > settings.chunkSize }
+        let large = call.arguments.bytes.readableBytes > settings.chunkSize
         Task(executorPreference: large ? nil : executor) {
             var decoder = decoder
             await Self.$callContext.withValue(context) {

@@ -6,6 +6,34 @@ import NIOCore
 /// Layout: `callID varint | flags u8 | target varint | actorPath | deadlineMillis varint |
 /// substitutionCount varint | substitution* string | argumentCount varint |
 /// argument* (u32 big-endian length, bytes)`.
+/// The encoded arguments of a call as they lie in its frame: each one a `UInt32` length and its
+/// bytes. Iterating yields each argument's bytes as a slice, with no allocation.
+public struct CallArguments: Sendable, Sequence {
+    /// How many arguments there are.
+    public let count: Int
+    /// The arguments with their length prefixes (already checked to be well formed).
+    public let bytes: ByteBuffer
+
+    public init(count: Int, bytes: ByteBuffer) {
+        self.count = count
+        self.bytes = bytes
+    }
+
+    public func makeIterator() -> Iterator {
+        Iterator(remaining: bytes)
+    }
+
+    /// Yields the arguments in order.
+    public struct Iterator: IteratorProtocol, Sendable {
+        var remaining: ByteBuffer
+
+        public mutating func next() -> ByteBuffer? {
+            guard let length = remaining.readInteger(as: UInt32.self) else { return nil }
+            return remaining.readSlice(length: Int(length))
+        }
+    }
+}
+
 public struct CallMessage: Sendable {
     /// Flags of a call.
     public struct Flags: OptionSet, Sendable, Hashable {
@@ -28,7 +56,7 @@ public struct CallMessage: Sendable {
     /// Stable names of the generic substitutions, in order.
     public var substitutions: [String]
     /// The encoded arguments, in order.
-    public var arguments: [ByteBuffer]
+    public var arguments: CallArguments
 
     /// The largest number of arguments or substitutions a call may carry.
     public static let maximumArguments = 1024
@@ -49,16 +77,19 @@ public struct CallMessage: Sendable {
         }
         self.substitutions = substitutions
         let argumentCount = try body.readWireLength(limit: Self.maximumArguments, "argument count")
-        var arguments: [ByteBuffer] = []
-        arguments.reserveCapacity(argumentCount)
+        // Checked here, walked again (without copying) by whoever decodes the arguments.
+        let argumentBytes = body
         for index in 0..<argumentCount {
             let length = try body.readWireInteger(as: UInt32.self, "length of argument \(index)")
-            arguments.append(try body.readWireSlice(Int(length), "argument \(index)"))
+            guard body.readableBytes >= Int(length) else {
+                throw WireError(.truncated, "argument \(index) ends early")
+            }
+            body.moveReaderIndex(forwardBy: Int(length))
         }
-        self.arguments = arguments
         guard body.readableBytes == 0 else {
             throw WireError(.malformed, "\(body.readableBytes) stray bytes after the last argument")
         }
+        self.arguments = CallArguments(count: argumentCount, bytes: argumentBytes)
     }
 
     /// Writes the part of a call body before the arguments (without the argument count).
