@@ -1,10 +1,5 @@
 import Distributed
-
-#if canImport(Glibc)
-import Glibc
-#elseif canImport(Darwin)
-import Darwin
-#endif
+import Synchronization
 
 /// The parameter and return types of a non-generic call target, looked up once.
 ///
@@ -15,8 +10,8 @@ import Darwin
 /// ``ClusterSystem/execute(_:on:decoder:handler:)``). Generic targets, whose types depend on each
 /// call's substitutions, take the standard path.
 ///
-/// `@unchecked Sendable`: every stored property is written once, in `init`, and only read after;
-/// the two buffers are owned by this object and freed in `deinit`.
+/// `@unchecked Sendable`: every stored property but the mutex-guarded spare buffers is written
+/// once, in `init`, and only read after; the buffers are owned by this object and freed in `deinit`.
 final class TargetSignature: @unchecked Sendable {
     /// The target's mangled name, as the runtime looks it up.
     let name: UnsafeMutableBufferPointer<UInt8>
@@ -65,21 +60,32 @@ final class TargetSignature: @unchecked Sendable {
         (resultSize, resultAlignment) = _openExistential(returnType, do: layout)
     }
 
-    /// Room for one result. Plain `malloc` when its 16-byte alignment suffices: Swift's own
-    /// raw allocation always takes the aligned-allocation path, which on glibc is several times
-    /// slower and fragments the heap.
+    /// Result buffers given back, kept for reuse: calls to one target come in bursts, and a
+    /// burst of allocations of one size overflows glibc's small per-size cache (7 blocks) into
+    /// its much slower general path.
+    private let spareResults = Mutex<[UInt]>([])  // addresses
+    private static let maximumSpareResults = 128
+
+    /// Room for one result.
     func allocateResult() -> UnsafeMutableRawPointer {
-        guard resultAlignment <= 16 else { return .allocate(byteCount: max(1, resultSize), alignment: resultAlignment) }
-        guard let memory = malloc(max(1, resultSize)) else { fatalError("out of memory") }
-        return memory
+        if let spare = spareResults.withLock({ $0.popLast() }), let memory = UnsafeMutableRawPointer(bitPattern: spare) {
+            return memory
+        }
+        return .allocate(byteCount: max(1, resultSize), alignment: resultAlignment)
     }
 
-    /// Frees a buffer from ``allocateResult()``.
+    /// Gives back a buffer from ``allocateResult()``; its result was consumed or never written.
     func deallocateResult(_ memory: UnsafeMutableRawPointer) {
-        if resultAlignment <= 16 { free(memory) } else { memory.deallocate() }
+        let kept = spareResults.withLock { spares -> Bool in
+            guard spares.count < Self.maximumSpareResults else { return false }
+            spares.append(UInt(bitPattern: memory))
+            return true
+        }
+        if !kept { memory.deallocate() }
     }
 
     deinit {
+        for spare in spareResults.withLock({ $0 }) { UnsafeMutableRawPointer(bitPattern: spare)?.deallocate() }
         argumentTypes.deallocate()
         name.deallocate()
     }
