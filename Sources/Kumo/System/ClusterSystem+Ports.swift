@@ -38,10 +38,10 @@ extension ClusterSystem {
             throw ClusterError(.encodingFailed, "cannot encode a \(Message.self) for \(port): \(describe(error))")
         }
         frame.endFrame(startedAt: start)
-        try await connection.outbox.waitForCapacity(
-            for: frame.readableBytes, deadline: Self.callDeadline ?? NIODeadline.now() + TimeAmount(self.settings.callTimeout))
         let task = withUnsafeCurrentTask { $0?.hashValue ?? 0 }
-        try connection.outbox.enqueue(frame, key: task ^ Int(truncatingIfNeeded: port.number))
+        try await connection.outbox.enqueueWhenRoom(
+            frame, key: task ^ Int(truncatingIfNeeded: port.number),
+            deadline: Self.callDeadline ?? NIODeadline.now() + TimeAmount(self.settings.callTimeout))
     }
 
     /// Hands an inbound one-way message to its port. Runs on the event loop; when the port fills

@@ -127,25 +127,47 @@ final class Outbox: Sendable {
 
     /// Enqueues one whole frame. Frames with equal `key` are written in the order enqueued.
     func enqueue(_ frame: ByteBuffer, key: Int = 0) throws(ClusterError) {
-        let size = frame.readableBytes
         let schedule: Bool = try state.withLock { state throws(ClusterError) -> Bool in
             if let failure = state.failure { throw failure }
-            if !state.large.isEmpty, let index = state.large.lastIndex(where: { $0.key == key }) {
-                // Same sender and target as a large frame still in chunks: keep the order.
-                state.large[index].followers.append(frame)
-                state.queuedBytes += size
-                return false
-            }
-            if size > chunkSize {
-                let stream = state.nextStream
-                state.nextStream &+= 1
-                state.large.append(LargeFrame(stream: stream, remaining: frame, total: size, key: key))
-                state.largeBytes += size
-                return Self.markFlush(&state)
-            }
-            return Self.appendSmall(frame, to: &state)
+            return insert(frame, key: key, into: &state)
         }
         if schedule { scheduleFlush() }
+    }
+
+    /// Enqueues `frame` once the outbox has room for frames like it: with a single lock when it
+    /// has room now (the usual case), after ``waitForCapacity(for:deadline:)`` otherwise.
+    func enqueueWhenRoom(_ frame: ByteBuffer, key: Int, deadline: @autoclosure () -> NIODeadline?) async throws {
+        let large = frame.readableBytes > chunkSize
+        let outcome: Bool? = try state.withLock { state throws(ClusterError) -> Bool? in
+            if let failure = state.failure { throw failure }
+            guard hasRoom(state, large: large) else { return nil }
+            return insert(frame, key: key, into: &state)
+        }
+        if let schedule = outcome {
+            if schedule { scheduleFlush() }
+            return
+        }
+        try await waitForCapacity(for: frame.readableBytes, deadline: deadline())
+        try enqueue(frame, key: key)
+    }
+
+    /// Queues `frame`; returns whether a flush must be scheduled.
+    private func insert(_ frame: ByteBuffer, key: Int, into state: inout State) -> Bool {
+        let size = frame.readableBytes
+        if !state.large.isEmpty, let index = state.large.lastIndex(where: { $0.key == key }) {
+            // Same sender and target as a large frame still in chunks: keep the order.
+            state.large[index].followers.append(frame)
+            state.queuedBytes += size
+            return false
+        }
+        if size > chunkSize {
+            let stream = state.nextStream
+            state.nextStream &+= 1
+            state.large.append(LargeFrame(stream: stream, remaining: frame, total: size, key: key))
+            state.largeBytes += size
+            return Self.markFlush(&state)
+        }
+        return Self.appendSmall(frame, to: &state)
     }
 
     private static func appendSmall(_ frame: ByteBuffer, to state: inout State) -> Bool {
