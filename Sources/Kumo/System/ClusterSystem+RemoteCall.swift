@@ -78,10 +78,10 @@ extension ClusterSystem {
         let deadline = call.deadlineMillis == 0 ? nil : NIODeadline.now() + .milliseconds(Int64(call.deadlineMillis))
         let context = CallContext(deadline: deadline, caller: connection.peer.node)
         let decoder = KumoInvocationDecoder(system: self, call: call, target: target)
-        // A call with large arguments decodes them off the event loop, so small calls behind it
-        // are not held up by the copy.
+        // A call with large arguments decodes them off the event loop, at low priority, so
+        // small calls behind it are not held up by the copy (see ``BulkExecutor``).
         let large = call.arguments.bytes.readableBytes > settings.chunkSize
-        Task(executorPreference: large ? nil : executor) {
+        Task(executorPreference: large ? BulkExecutor.shared : executor) {
             var decoder = decoder
             await Self.$callContext.withValue(context) {
                 do {
