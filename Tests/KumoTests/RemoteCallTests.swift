@@ -76,10 +76,29 @@ struct RemoteCallTests {
         try await withLocalCluster(nodes: 2) { nodes in
             let recorder = Recorder(actorSystem: nodes[0])
             let remote = try Recorder.resolve(id: recorder.id, using: nodes[1])
-            let bytes = (0..<(6 << 20)).map { UInt8(truncatingIfNeeded: $0 &* 31) }
+            // Past 16 MiB, where NIO would copy a slice: the chunks are sent as views instead,
+            // and every byte must still arrive in its place, both ways.
+            let bytes = (0..<(20 << 20) + 12_345).map { UInt8(truncatingIfNeeded: $0 &* 31 &+ $0 >> 16) }
             #expect(try await remote.count(bytes) == bytes.count)
             let echoed: [UInt8] = try await remote.echo(bytes)
             #expect(echoed == bytes)
+        }
+    }
+
+    @Test("socket buffers: a bounded size and the kernel's autotuning both carry large calls; a nonsense size is refused")
+    func socketBuffers() async throws {
+        for size in [64 << 10, nil] as [Int?] {
+            try await withLocalCluster(nodes: 2, configure: { _, settings in settings.socketBufferSize = size }) { nodes in
+                let recorder = Recorder(actorSystem: nodes[0])
+                let remote = try Recorder.resolve(id: recorder.id, using: nodes[1])
+                let bytes = [UInt8](repeating: 7, count: 3 << 20)
+                #expect(try await remote.count(bytes) == bytes.count)
+            }
+        }
+        var settings = ClusterSettings(name: "bad", secret: "s")
+        settings.socketBufferSize = 100
+        await #expect { _ = try await ClusterSystem(settings: settings) } throws: { error in
+            (error as? ClusterError)?.code == .invalidConfiguration
         }
     }
 
