@@ -27,4 +27,7 @@ struct CommonOptions: ParsableArguments {
 
     @Option(help: "How many times to run the scenario (each run prints its own line).")
     var runs = 1
+
+    @Option(help: "ClusterSettings.busyPollWindow of both nodes, in microseconds (0: off).")
+    var busyPollMicroseconds = 0
 }

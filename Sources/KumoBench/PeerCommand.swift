@@ -20,6 +20,9 @@ struct PeerCommand: AsyncParsableCommand {
     @Option(help: "Cluster secret.")
     var secret: String = "kumo-bench"
 
+    @Option(help: "ClusterSettings.busyPollWindow, in microseconds.")
+    var busyPollMicroseconds = 0
+
     func run() async throws {
         if cpu >= 0 { pinProcess(toCPU: cpu) }
         switch mode {
@@ -30,6 +33,7 @@ struct PeerCommand: AsyncParsableCommand {
             var logger = Logger(label: "kumo")
             logger.logLevel = .error
             settings.logger = logger
+            settings.busyPollWindow = .microseconds(busyPollMicroseconds)
             let system = try await ClusterSystem(settings: settings)
             let target = system.withActorName("bench") { BenchTarget(actorSystem: system) }
             print("kumo-bench peer ready: \(system.node.address.port) \(system.node.incarnation)")

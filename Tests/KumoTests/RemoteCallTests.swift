@@ -102,6 +102,20 @@ struct RemoteCallTests {
         }
     }
 
+    @Test("with busy polling on, calls work; a window over 10 ms is refused")
+    func busyPolling() async throws {
+        try await withLocalCluster(nodes: 2, configure: { _, settings in settings.busyPollWindow = .microseconds(200) }) { nodes in
+            let greeter = Greeter(actorSystem: nodes[0])
+            let remote = try Greeter.resolve(id: greeter.id, using: nodes[1])
+            for index in 1...50 { #expect(try await remote.greet("n") == "Hello, n! (from node0, greeting #\(index))") }
+        }
+        var settings = ClusterSettings(name: "bad", secret: "s")
+        settings.busyPollWindow = .milliseconds(11)
+        await #expect { _ = try await ClusterSystem(settings: settings) } throws: { error in
+            (error as? ClusterError)?.code == .invalidConfiguration
+        }
+    }
+
     @Test("small calls keep flowing while a large argument is in transit")
     func noHeadOfLineBlocking() async throws {
         try await withLocalCluster(nodes: 2) { nodes in

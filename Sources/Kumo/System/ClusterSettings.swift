@@ -57,6 +57,12 @@ public struct ClusterSettings: Sendable {
     /// product of a 10 Gb/s link with a 200 µs round trip; raise it (or pass `nil`) for links with
     /// long round trips.
     public var socketBufferSize: Int?
+    /// How long the node's event loop keeps polling for I/O after it last had some, before it
+    /// sleeps. A reply that arrives within the window is seen without a thread wake-up, which on
+    /// a virtual machine is most of a round trip; the price is up to this much CPU spinning after
+    /// each burst of traffic, on a thread that then shares its CPU less well. Zero (the default)
+    /// sleeps at once; set it above the usual round trip on nodes with CPUs to spare.
+    public var busyPollWindow: Duration
     /// Inbound calls that may run at once per connection before the node stops reading from it.
     /// Default 4096.
     public var maxInFlightCallsPerConnection: Int
@@ -97,6 +103,7 @@ public struct ClusterSettings: Sendable {
         self.chunkSize = 256 << 10
         self.outboxHighWater = 32 << 20
         self.socketBufferSize = 256 << 10
+        self.busyPollWindow = .zero
         self.maxInFlightCallsPerConnection = 4096
         self.membership = MembershipSettings()
         self.logCollector = nil
@@ -116,6 +123,9 @@ public struct ClusterSettings: Sendable {
         }
         guard chunkSize >= 1024, chunkSize < maxFrameSize else {
             throw ClusterError(.invalidConfiguration, "chunkSize \(chunkSize) must be at least 1024 and below maxFrameSize")
+        }
+        guard busyPollWindow >= .zero, busyPollWindow <= .milliseconds(10) else {
+            throw ClusterError(.invalidConfiguration, "busyPollWindow \(busyPollWindow) must be between 0 and 10 ms")
         }
         if let size = socketBufferSize, !(4096...(1 << 30)).contains(size) {
             throw ClusterError(.invalidConfiguration, "socketBufferSize \(size) must be between 4 KiB and 1 GiB")

@@ -41,6 +41,8 @@ public final class ClusterSystem: DistributedActorSystem, Sendable {
     let actors = Mutex(ActorTable())
     let peers = Mutex(PeerTable())
     let ports = PortTable()
+    /// Keeps the loop polling briefly after I/O.
+    let poller: BusyPoller
     private let serverChannel: any Channel
     private let daemonBox = Mutex<ClusterDaemon?>(nil)
     /// A decoder whose `userInfo` carries this system, made once at the end of `init`.
@@ -67,6 +69,7 @@ public final class ClusterSystem: DistributedActorSystem, Sendable {
         let loop = group.next()
         self.eventLoop = loop
         self.executor = EventLoopExecutor(eventLoop: loop)
+        self.poller = BusyPoller(eventLoop: loop, window: settings.busyPollWindow)
         let incarnation = NodeID.randomIncarnation()
         let box = ServerBootstrapBox()
         let server = try await ServerBootstrap(group: loop)

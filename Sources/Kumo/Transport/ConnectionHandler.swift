@@ -50,6 +50,7 @@ final class ConnectionHandler: ChannelInboundHandler {
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         guard !closing else { return }
+        system.poller.activity()
         parser.append(unwrapInboundIn(data))
         do {
             while !closing, let item = try parser.nextItem(maximumMessageSize: system.settings.maxMessageSize) {

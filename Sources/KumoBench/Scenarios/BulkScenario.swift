@@ -17,7 +17,7 @@ struct BulkScenario: AsyncParsableCommand {
     var transfers = 5
 
     func run() async throws {
-        let peer = try await BenchPeer.start(pin: options.pin)
+        let peer = try await BenchPeer.start(options)
         let target = peer.target
         let big = [UInt8](repeating: 0x5A, count: bytes)
         let small = [UInt8](repeating: 1, count: 64)

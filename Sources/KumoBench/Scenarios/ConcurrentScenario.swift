@@ -18,7 +18,7 @@ struct ConcurrentScenario: AsyncParsableCommand {
     var caller = "pool"
 
     func run() async throws {
-        let peer = try await BenchPeer.start(pin: options.pin)
+        let peer = try await BenchPeer.start(options)
         let payload = [UInt8](repeating: 0xEF, count: 64)
         let target = peer.target
         let executor: (any TaskExecutor)? = caller == "loop" ? peer.system.executor : nil

@@ -18,7 +18,7 @@ struct RTTScenario: AsyncParsableCommand {
     var caller = "loop"
 
     func run() async throws {
-        let peer = try await BenchPeer.start(pin: options.pin)
+        let peer = try await BenchPeer.start(options)
         let payload = [UInt8](repeating: 0xAB, count: 64)
         let target = peer.target
         for _ in 0..<options.runs {

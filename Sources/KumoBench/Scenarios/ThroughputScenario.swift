@@ -16,7 +16,7 @@ struct ThroughputScenario: AsyncParsableCommand {
     var caller = "pool"
 
     func run() async throws {
-        let peer = try await BenchPeer.start(pin: options.pin)
+        let peer = try await BenchPeer.start(options)
         let payload = [UInt8](repeating: 0xCD, count: 64)
         let target = peer.target
         for _ in 0..<options.runs {

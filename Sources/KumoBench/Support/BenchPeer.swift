@@ -9,14 +9,18 @@ struct BenchPeer {
     let system: ClusterSystem
     let target: BenchTarget
 
-    /// Starts `kumo-bench peer` (pinned to CPU 1 when `pin`), starts a local node (this process
-    /// pinned to CPU 0), and connects them.
-    static func start(pin: Bool, configure: (inout ClusterSettings) -> Void = { _ in }) async throws -> BenchPeer {
+    /// Starts `kumo-bench peer` (pinned to CPU 1 when `options.pin`), starts a local node (this
+    /// process pinned to CPU 0), and connects them.
+    static func start(_ options: CommonOptions) async throws -> BenchPeer {
+        let pin = options.pin
         if pin { pinProcess(toCPU: 0) }
         let secret = "bench-" + String(UInt64.random(in: 1...UInt64.max), radix: 36)
         let process = try await ChildProcess.launch(
             executable: siblingExecutable(named: "kumo-bench"),
-            arguments: ["peer", "--mode", "kumo", "--cpu=\(pin ? 1 : -1)", "--secret", secret],
+            arguments: [
+                "peer", "--mode", "kumo", "--cpu=\(pin ? 1 : -1)", "--secret", secret,
+                "--busy-poll-microseconds", "\(options.busyPollMicroseconds)",
+            ],
             readyPrefix: "kumo-bench peer ready: ")
         let parts = process.readyLine.split(separator: " ")
         guard parts.count == 2, let port = Int(parts[0]), let incarnation = UInt64(parts[1]) else {
@@ -26,7 +30,7 @@ struct BenchPeer {
         var logger = Logger(label: "kumo")
         logger.logLevel = .error
         settings.logger = logger
-        configure(&settings)
+        settings.busyPollWindow = .microseconds(options.busyPollMicroseconds)
         let system = try await ClusterSystem(settings: settings)
         let node = NodeID(address: NodeAddress(host: "127.0.0.1", port: port), incarnation: incarnation)
         _ = try await system.connect(to: node.address)
