@@ -14,11 +14,13 @@ public struct CallArguments: Sendable, Sequence {
     /// The arguments with their length prefixes (already checked to be well formed).
     public let bytes: ByteBuffer
 
+    /// Arguments already checked by ``CallMessage/init(body:)``.
     public init(count: Int, bytes: ByteBuffer) {
         self.count = count
         self.bytes = bytes
     }
 
+    /// An iterator over the arguments' bytes, in order.
     public func makeIterator() -> Iterator {
         Iterator(remaining: bytes)
     }
@@ -27,6 +29,7 @@ public struct CallArguments: Sendable, Sequence {
     public struct Iterator: IteratorProtocol, Sendable {
         var remaining: ByteBuffer
 
+        /// The next argument's bytes, or `nil` after the last.
         public mutating func next() -> ByteBuffer? {
             guard let length = remaining.readInteger(as: UInt32.self) else { return nil }
             return remaining.readSlice(length: Int(length))
