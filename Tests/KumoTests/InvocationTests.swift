@@ -74,4 +74,19 @@ struct InvocationTests {
             }
         }
     }
+
+    @Test("target names from the network that are not distributed funcs give no signature and harm nothing")
+    func garbageTargetNames() {
+        for name in ["", "x", "$s", "Greeter.greet(_:)", String(repeating: "\u{0}", count: 8)] {
+            #expect(InboundTarget(name: name).signature == nil, "\(name.debugDescription)")
+        }
+        // Random would-be mangled names must not crash the runtime's lookups (a crash would end
+        // the test run); whatever they yield, the call path still checks the actor's type.
+        var generator = SystemRandomNumberGenerator()
+        for _ in 0..<300 {
+            let length = Int.random(in: 1...60, using: &generator)
+            let bytes = (0..<length).map { _ in UInt8.random(in: 0x21...0x7E, using: &generator) }
+            _ = InboundTarget(name: "$s" + String(decoding: bytes, as: UTF8.self)).signature
+        }
+    }
 }

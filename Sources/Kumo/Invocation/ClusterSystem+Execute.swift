@@ -5,6 +5,11 @@ import Distributed
 /// signature (`Builtin.RawPointer` parameters are passed exactly like `UnsafeRawPointer`s).
 /// `@concurrent` keeps the calling convention of the runtime's declaration, which has no
 /// caller-isolation parameter.
+///
+/// The entry point is not public API, though its signature has not changed since Swift 5.7. Kumo
+/// uses it only with the compilers it was checked against (below 7); any other compiler takes the
+/// standard path, and the remote-call tests exercise whichever path is built.
+#if compiler(<7)
 @_silgen_name("swift_distributed_execute_target")
 @concurrent
 private func runtimeExecuteDistributedTarget<Decoder: DistributedTargetInvocationDecoder>(
@@ -17,6 +22,7 @@ private func runtimeExecuteDistributedTarget<Decoder: DistributedTargetInvocatio
     witnessTables: UnsafeRawPointer?,
     numWitnessTables: UInt
 ) async throws
+#endif
 
 extension ClusterSystem {
     /// Runs an inbound call on a local actor: non-generic targets with their types looked up
@@ -25,6 +31,7 @@ extension ClusterSystem {
         _ target: InboundTarget, on actor: any DistributedActor, decoder: inout KumoInvocationDecoder,
         handler: KumoResultHandler
     ) async throws {
+        #if compiler(<7)
         guard let signature = target.signature, let name = signature.name.baseAddress,
             let argumentTypes = signature.argumentTypes.baseAddress
         else {
@@ -46,5 +53,8 @@ extension ClusterSystem {
         } catch {
             try await handler.onThrow(error: error)
         }
+        #else
+        try await executeDistributedTarget(on: actor, target: target.target, invocationDecoder: &decoder, handler: handler)
+        #endif
     }
 }
