@@ -4,6 +4,7 @@ import Kumo
 import KumoCore
 import KumoExamples
 import KumoTestKit
+import Synchronization
 import Testing
 
 /// An actor for tests that need behaviour the examples do not have.
@@ -22,6 +23,32 @@ distributed actor Probe {
     distributed func nothing() {}
     distributed func callOther(_ other: Greeter) async throws -> String { try await other.greet("nested") }
     distributed func reference() -> Probe { self }
+    distributed func tracked() -> Tracked { Tracked() }
+}
+
+/// A result that counts its instances made by `init()` (the callee's), not the decoded copies.
+final class Tracked: Codable, Sendable {
+    static let made = Atomic<Int>(0)
+    private let counted: Bool
+
+    init() {
+        counted = true
+        Self.made.add(1, ordering: .relaxed)
+    }
+
+    init(from decoder: any Decoder) throws {
+        counted = false
+        _ = try decoder.singleValueContainer().decode(Int.self)
+    }
+
+    func encode(to encoder: any Encoder) throws {
+        var container = encoder.singleValueContainer()
+        try container.encode(1)
+    }
+
+    deinit {
+        if counted { Self.made.subtract(1, ordering: .relaxed) }
+    }
 }
 
 @Suite("Remote calls between nodes in one process", .timeLimit(.minutes(2)))
@@ -113,6 +140,21 @@ struct RemoteCallTests {
         settings.busyPollWindow = .milliseconds(11)
         await #expect { _ = try await ClusterSystem(settings: settings) } throws: { error in
             (error as? ClusterError)?.code == .invalidConfiguration
+        }
+    }
+
+    @Test("the callee's result values are released after they are sent")
+    func resultsAreReleased() async throws {
+        try await withLocalCluster(nodes: 2) { nodes in
+            let probe = Probe(actorSystem: nodes[0])
+            let remote = try Probe.resolve(id: probe.id, using: nodes[1])
+            for _ in 0..<50 { _ = try await remote.tracked() }
+            let clock = ContinuousClock()
+            let deadline = clock.now + .seconds(2)
+            while Tracked.made.load(ordering: .relaxed) > 0 && clock.now < deadline {
+                try await Task.sleep(for: .milliseconds(5))
+            }
+            #expect(Tracked.made.load(ordering: .relaxed) == 0)
         }
     }
 

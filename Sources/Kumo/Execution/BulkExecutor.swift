@@ -3,30 +3,43 @@ import NIOPosix
 
 #if canImport(Glibc)
 import Glibc
-
-// Glibc's module map does not export gettid (it needs _GNU_SOURCE); bind the symbol directly.
-@_silgen_name("gettid")
-private func currentThreadID() -> pid_t
 #endif
 
-/// Where calls with large arguments decode them: one thread per process that runs below normal
-/// priority.
+/// Where calls with large arguments run: a few threads per process, below normal priority.
 ///
 /// Decoding a large argument copies it (tens of milliseconds for tens of megabytes). On a CPU
 /// shared with an event loop, a normal-priority copy takes turns with the loop a scheduler slice
 /// (several milliseconds) at a time, and small calls wait that long. At a lower priority the copy
-/// runs when the loop does not need the CPU, and yields it as soon as the loop does.
-enum BulkExecutor {
-    /// The task executor of the bulk thread, started on first use.
-    static let shared: EventLoopExecutor = {
-        let loop = MultiThreadedEventLoopGroup(numberOfThreads: 1).next()
+/// runs when the loop does not need the CPU and yields it as soon as the loop does.
+///
+/// The whole call runs here, not only the decoding: an actor with the default executor runs a
+/// task's code on the executor the task prefers, so the method and the encoding of its result
+/// run at this priority too (an actor with its own executor still runs the method there). The
+/// threads are shared by every node in the process; like the event loop, they must not be blocked.
+final class BulkExecutor: TaskExecutor, Sendable {
+    /// The process's bulk threads, started on first use.
+    static let shared = BulkExecutor(threads: max(2, System.coreCount))
+
+    private let group: MultiThreadedEventLoopGroup
+
+    private init(threads: Int) {
+        group = MultiThreadedEventLoopGroup(numberOfThreads: threads)
         #if os(Linux)
-        loop.execute {
-            // Nice 10 for this thread only (on Linux, PRIO_PROCESS with a thread id names one
-            // thread). Raising one's own nice value needs no privilege; failure leaves it at 0.
-            _ = setpriority(__priority_which_t(PRIO_PROCESS.rawValue), id_t(currentThreadID()), 10)
+        for loop in group.makeIterator() {
+            loop.execute {
+                // Nice 10 for this thread: on Linux the nice value belongs to a thread, and
+                // PRIO_PROCESS with 0 names the calling one. Raising one's own nice value needs no
+                // privilege; if it fails the thread simply stays at normal priority.
+                _ = setpriority(__priority_which_t(PRIO_PROCESS.rawValue), 0, 10)
+            }
         }
         #endif
-        return EventLoopExecutor(eventLoop: loop)
-    }()
+    }
+
+    func enqueue(_ job: consuming ExecutorJob) {
+        let job = UnownedJob(job)
+        group.next().execute {
+            job.runSynchronously(on: self.asUnownedTaskExecutor())
+        }
+    }
 }

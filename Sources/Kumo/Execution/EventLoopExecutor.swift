@@ -40,11 +40,10 @@ public final class EventLoopExecutor: TaskExecutor, Sendable {
         let queue = LoopJobQueue(eventLoop: eventLoop)
         self.queue = queue
         self.serial = EventLoopSerialExecutor(eventLoop: eventLoop, queue: queue)
-        queue.executors = (self.asUnownedTaskExecutor(), serial.asUnownedSerialExecutor())
     }
 
     public func enqueue(_ job: consuming ExecutorJob) {
-        queue.push(UnownedJob(job), isolated: false)
+        queue.push(UnownedJob(job), on: .task(self))
     }
 
     /// The serial executor on the same loop, for actors that adopt it.
@@ -64,7 +63,7 @@ final class EventLoopSerialExecutor: SerialExecutor, Sendable {
     }
 
     func enqueue(_ job: consuming ExecutorJob) {
-        queue.push(UnownedJob(job), isolated: true)
+        queue.push(UnownedJob(job), on: .serial(self))
     }
 
     func asUnownedSerialExecutor() -> UnownedSerialExecutor {
@@ -82,29 +81,32 @@ final class EventLoopSerialExecutor: SerialExecutor, Sendable {
 
 /// The jobs waiting for an event loop, in order. A push onto an empty queue schedules one loop
 /// task, which runs every job queued by the time it starts; jobs queued while it runs wait for
-/// the next one, so the loop still gets to its I/O between batches.
-///
-/// `@unchecked Sendable`: `jobs` is guarded by its mutex; `executors` is set once, in the owning
-/// executor's initializer, before any job can be pushed, and only read after.
-final class LoopJobQueue: @unchecked Sendable {
+/// the next one, so the loop still gets to its I/O between batches. Each queued job holds its
+/// executor, so an executor outlives every job it has accepted.
+final class LoopJobQueue: Sendable {
+    /// The executor a job was enqueued on, and so how it runs.
+    enum Role: Sendable {
+        case task(EventLoopExecutor)
+        case serial(EventLoopSerialExecutor)
+    }
+
     private struct State {
-        var jobs: Deque<(job: UnownedJob, isolated: Bool)> = []
+        var jobs: Deque<(job: UnownedJob, role: Role)> = []
         /// An emptied batch kept for its capacity.
-        var spare: Deque<(job: UnownedJob, isolated: Bool)> = []
+        var spare: Deque<(job: UnownedJob, role: Role)> = []
         var scheduled = false
     }
 
     private let eventLoop: any EventLoop
     private let state = Mutex(State())
-    var executors: (task: UnownedTaskExecutor, serial: UnownedSerialExecutor)?
 
     init(eventLoop: any EventLoop) {
         self.eventLoop = eventLoop
     }
 
-    func push(_ job: UnownedJob, isolated: Bool) {
+    func push(_ job: UnownedJob, on role: Role) {
         let schedule = state.withLock { state -> Bool in
-            state.jobs.append((job, isolated))
+            state.jobs.append((job, role))
             if state.scheduled { return false }
             state.scheduled = true
             return true
@@ -113,19 +115,17 @@ final class LoopJobQueue: @unchecked Sendable {
     }
 
     private func drain() {
-        guard let (task, serial) = executors else { return }
         var batch = state.withLock { state in
-            var batch: Deque<(job: UnownedJob, isolated: Bool)> = []
+            var batch: Deque<(job: UnownedJob, role: Role)> = []
             swap(&batch, &state.spare)
             swap(&batch, &state.jobs)
             state.scheduled = false
             return batch
         }
-        while let (job, isolated) = batch.popFirst() {
-            if isolated {
-                job.runSynchronously(on: serial)
-            } else {
-                job.runSynchronously(on: task)
+        while let (job, role) = batch.popFirst() {
+            switch role {
+            case .task(let executor): job.runSynchronously(on: executor.asUnownedTaskExecutor())
+            case .serial(let executor): job.runSynchronously(on: executor.asUnownedSerialExecutor())
             }
         }
         state.withLock { state in

@@ -7,9 +7,10 @@ import Distributed
 /// caller-isolation parameter.
 ///
 /// The entry point is not public API, though its signature has not changed since Swift 5.7. Kumo
-/// uses it only with the compilers it was checked against (below 7); any other compiler takes the
-/// standard path, and the remote-call tests exercise whichever path is built.
-#if compiler(<7)
+/// uses it only with the compilers it was checked against (6.2 up to 7, where `@concurrent`
+/// exists); any other compiler takes the standard path, and the remote-call tests exercise
+/// whichever path is built.
+#if compiler(>=6.2) && compiler(<7)
 @_silgen_name("swift_distributed_execute_target")
 @concurrent
 private func runtimeExecuteDistributedTarget<Decoder: DistributedTargetInvocationDecoder>(
@@ -31,7 +32,7 @@ extension ClusterSystem {
         _ target: InboundTarget, on actor: any DistributedActor, decoder: inout KumoInvocationDecoder,
         handler: KumoResultHandler
     ) async throws {
-        #if compiler(<7)
+        #if compiler(>=6.2) && compiler(<7)
         guard let signature = target.signature, let name = signature.name.baseAddress,
             let argumentTypes = signature.argumentTypes.baseAddress
         else {
@@ -39,12 +40,19 @@ extension ClusterSystem {
             return
         }
         let result = signature.allocateResult()
-        defer { signature.deallocateResult(result) }
+        // The handler copies the result out of the buffer; the value left in it is destroyed
+        // here once the target has returned one (a target that threw left the buffer empty).
+        var returned = false
+        defer {
+            if returned { signature.destroyResult(in: result) }
+            signature.deallocateResult(result)
+        }
         do {
             try await runtimeExecuteDistributedTarget(
                 on: actor, name, UInt(signature.name.count), argumentDecoder: &decoder,
                 argumentTypes: UnsafeRawPointer(argumentTypes), resultBuffer: result, substitutions: nil,
                 witnessTables: nil, numWitnessTables: 0)
+            returned = true
             if signature.returnType == Void.self {
                 try await handler.onReturnVoid()
             } else {

@@ -74,7 +74,13 @@ final class TargetSignature: @unchecked Sendable {
         return .allocate(byteCount: max(1, resultSize), alignment: resultAlignment)
     }
 
-    /// Gives back a buffer from ``allocateResult()``; its result was consumed or never written.
+    /// Destroys the result a target wrote into `memory` (a buffer from ``allocateResult()``).
+    func destroyResult(in memory: UnsafeMutableRawPointer) {
+        func destroy<R>(_: R.Type) { memory.assumingMemoryBound(to: R.self).deinitialize(count: 1) }
+        _openExistential(returnType, do: destroy)
+    }
+
+    /// Gives back a buffer from ``allocateResult()``, holding no value (destroyed or never written).
     func deallocateResult(_ memory: UnsafeMutableRawPointer) {
         let kept = spareResults.withLock { spares -> Bool in
             guard spares.count < Self.maximumSpareResults else { return false }

@@ -54,24 +54,36 @@ final class ConnectionHandler: ChannelInboundHandler {
         parser.append(unwrapInboundIn(data))
         do {
             while !closing, let item = try parser.nextItem(maximumMessageSize: system.settings.maxMessageSize) {
-                if let connection {
-                    if let faults = system.settings.faults {
-                        switch faults.decide(from: connection.peer.node.address, to: system.node.address) {
-                        case .deliver: break
-                        case .drop: continue
-                        case .delay(let amount):
-                            context.eventLoop.assumeIsolated().scheduleTask(in: amount) { [weak self] in
-                                try? self?.handleEstablished(item, connection: connection, context: context)
-                            }
-                            continue
-                        }
+                guard let connection else {
+                    guard case .frame(let frame) = item else {
+                        throw WireError(.malformed, "a chunk frame before the handshake finished")
                     }
-                    try handleEstablished(item, connection: connection, context: context)
-                } else if case .frame(let frame) = item {
                     handleHandshake(frame, context: context)
-                } else {
-                    throw WireError(.malformed, "a chunk frame before the handshake finished")
+                    continue
                 }
+                let frame: Frame
+                switch item {
+                case .frame(let whole):
+                    frame = whole
+                case .chunk(let chunk):
+                    // Chunk payloads arrive piece by piece and go straight into the reassembly
+                    // buffer; the frame they make up is handled once it is whole.
+                    guard let whole = try reassembler.add(chunk) else { continue }
+                    frame = whole
+                }
+                if let faults = system.settings.faults {
+                    // Injected faults act on whole frames, however TCP happened to cut them.
+                    switch faults.decide(from: connection.peer.node.address, to: system.node.address) {
+                    case .deliver: break
+                    case .drop: continue
+                    case .delay(let amount):
+                        context.eventLoop.assumeIsolated().scheduleTask(in: amount) { [weak self] in
+                            try? self?.handleEstablished(frame, connection: connection, context: context)
+                        }
+                        continue
+                    }
+                }
+                try handleEstablished(frame, connection: connection, context: context)
             }
         } catch let error as WireError {
             logger.warning("closing connection: \(error)")
@@ -110,18 +122,6 @@ final class ConnectionHandler: ChannelInboundHandler {
                 logger.warning("handshake failed: \(error.message)")
             }
             abort(channel: context.channel, error)
-        }
-    }
-
-    private func handleEstablished(_ item: WireItem, connection: Connection, context: ChannelHandlerContext) throws {
-        switch item {
-        case .frame(let frame):
-            try handleEstablished(frame, connection: connection, context: context)
-        case .chunk(let chunk):
-            // Chunk payloads arrive piece by piece and go straight into the reassembly buffer.
-            if let whole = try reassembler.add(chunk) {
-                try handleEstablished(whole, connection: connection, context: context)
-            }
         }
     }
 

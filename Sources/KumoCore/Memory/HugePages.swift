@@ -11,8 +11,10 @@ import Glibc
 /// fewer faults. The advice covers only the 2 MiB-aligned interior of the buffer, changes no bytes,
 /// and is a no-op where the kernel does not offer huge pages (or off Linux).
 package enum HugePages {
-    /// Buffers smaller than this are left alone: they rarely span a whole huge page.
-    package static let threshold = 4 << 20
+    /// Buffers smaller than this are left alone. glibc serves every allocation this large with a
+    /// mapping of its own (its mmap threshold never rises above 32 MiB), which goes away when the
+    /// buffer is freed; advice given to a smaller buffer could outlive it on the reused heap.
+    package static let threshold = 32 << 20
 
     private static let hugePageSize = 2 << 20
 
