@@ -242,9 +242,11 @@ struct RemoteCallTests {
         }
     }
 
-    @Test("one-way messages on a typed channel arrive in order across nodes")
-    func typedChannel() async throws {
-        try await withLocalCluster(nodes: 2) { nodes in
+    @Test(
+        "one-way messages on a typed channel arrive in order across nodes, with and without stream ticks",
+        arguments: [Duration.zero, .microseconds(50), .milliseconds(2)])
+    func typedChannel(batchingDelay: Duration) async throws {
+        try await withLocalCluster(nodes: 2, configure: { _, settings in settings.messageBatchingDelay = batchingDelay }) { nodes in
             let recorder = Recorder(actorSystem: nodes[0])
             let remote = try Recorder.resolve(id: recorder.id, using: nodes[1])
             let (send, receive) = try nodes[1].makeChannel(of: Int.self, capacity: 1000)

@@ -63,6 +63,12 @@ public struct ClusterSettings: Sendable {
     /// each burst of traffic, on a thread that then shares its CPU less well. Zero (the default)
     /// sleeps at once; set it above the usual round trip on nodes with CPUs to spare.
     public var busyPollWindow: Duration
+    /// While a stream of one-way messages (``SendPort`` sends) flows, the node writes them out on
+    /// a tick of this period instead of being woken for each one, much like Erlang's
+    /// `delay_send`: a message waits at most this long, and the stream goes out in few large
+    /// writes at a fraction of the sender's CPU. The first message after a quiet spell, and every
+    /// call and reply, are written at once. Zero wakes the loop for every message. Default 50 µs.
+    public var messageBatchingDelay: Duration
     /// Inbound calls that may run at once per connection before the node stops reading from it.
     /// Default 4096.
     public var maxInFlightCallsPerConnection: Int
@@ -104,6 +110,7 @@ public struct ClusterSettings: Sendable {
         self.outboxHighWater = 32 << 20
         self.socketBufferSize = 256 << 10
         self.busyPollWindow = .zero
+        self.messageBatchingDelay = .microseconds(50)
         self.maxInFlightCallsPerConnection = 4096
         self.membership = MembershipSettings()
         self.logCollector = nil
@@ -123,6 +130,9 @@ public struct ClusterSettings: Sendable {
         }
         guard chunkSize >= 1024, chunkSize < maxFrameSize else {
             throw ClusterError(.invalidConfiguration, "chunkSize \(chunkSize) must be at least 1024 and below maxFrameSize")
+        }
+        guard messageBatchingDelay >= .zero, messageBatchingDelay <= .milliseconds(10) else {
+            throw ClusterError(.invalidConfiguration, "messageBatchingDelay \(messageBatchingDelay) must be between 0 and 10 ms")
         }
         guard busyPollWindow >= .zero, busyPollWindow <= .milliseconds(10) else {
             throw ClusterError(.invalidConfiguration, "busyPollWindow \(busyPollWindow) must be between 0 and 10 ms")

@@ -39,7 +39,7 @@ extension ClusterSystem {
         }
         frame.endFrame(startedAt: start)
         let task = withUnsafeCurrentTask { $0?.hashValue ?? 0 }
-        try await connection.outbox.enqueueWhenRoom(
+        try await connection.outbox.enqueueMessage(
             frame, key: task ^ Int(truncatingIfNeeded: port.number),
             deadline: Self.callDeadline ?? NIODeadline.now() + TimeAmount(self.settings.callTimeout))
     }

@@ -37,7 +37,9 @@ final class Connection: Sendable, CustomStringConvertible {
     init(channel: any Channel, peer: PeerIdentity, settings: ClusterSettings) {
         self.channel = channel
         self.peer = peer
-        self.outbox = Outbox(channel: channel, chunkSize: settings.chunkSize, highWater: settings.outboxHighWater)
+        self.outbox = Outbox(
+            channel: channel, chunkSize: settings.chunkSize, highWater: settings.outboxHighWater,
+            batchingDelay: settings.messageBatchingDelay)
     }
 
     var description: String { "connection to \(peer.name) \(peer.node)" }

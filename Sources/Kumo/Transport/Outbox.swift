@@ -33,6 +33,11 @@ final class Outbox: Sendable {
         var small: ByteBuffer?
         var large: Deque<LargeFrame> = []
         var flushScheduled = false
+        /// The loop will flush again shortly by itself (a stream of one-way messages is flowing),
+        /// so senders of messages need not wake it.
+        var streamTick = false
+        /// One-way messages were queued since the last flush.
+        var messagesQueued = false
         var roundsInFlight = 0
         /// Bytes of small frames waiting (followers included).
         var queuedBytes = 0
@@ -50,11 +55,14 @@ final class Outbox: Sendable {
     private let channel: any Channel
     private let chunkSize: Int
     private let highWater: Int
+    /// The stream tick's period (zero: no tick, every message wakes the loop).
+    private let batchingDelay: Duration
 
-    init(channel: any Channel, chunkSize: Int, highWater: Int) {
+    init(channel: any Channel, chunkSize: Int, highWater: Int, batchingDelay: Duration) {
         self.channel = channel
         self.chunkSize = chunkSize
         self.highWater = highWater
+        self.batchingDelay = batchingDelay
     }
 
     /// Suspends while the outbox holds more than its high-water mark of frames like the one about
@@ -134,14 +142,21 @@ final class Outbox: Sendable {
         if schedule { scheduleFlush() }
     }
 
-    /// Enqueues `frame` once the outbox has room for frames like it: with a single lock when it
-    /// has room now (the usual case), after ``waitForCapacity(for:deadline:)`` otherwise.
-    func enqueueWhenRoom(_ frame: ByteBuffer, key: Int, deadline: @autoclosure () -> NIODeadline?) async throws {
+    /// Enqueues a one-way message once the outbox has room for frames like it: with a single lock
+    /// when it has room now (the usual case), after ``waitForCapacity(for:deadline:)`` otherwise.
+    ///
+    /// While messages keep coming, the loop flushes them on a short tick of its own
+    /// (``batchingDelay``) and their senders do not wake it: waking the loop costs the sender a
+    /// system call and, on a shared CPU, a thread switch per message — the trade Erlang's
+    /// `delay_send` makes. The first message of a stream, and every call and reply, wake the loop
+    /// at once.
+    func enqueueMessage(_ frame: ByteBuffer, key: Int, deadline: @autoclosure () -> NIODeadline?) async throws {
         let large = frame.readableBytes > chunkSize
         let outcome: Bool? = try state.withLock { state throws(ClusterError) -> Bool? in
             if let failure = state.failure { throw failure }
             guard hasRoom(state, large: large) else { return nil }
-            return insert(frame, key: key, into: &state)
+            state.messagesQueued = true
+            return insert(frame, key: key, into: &state, lazy: true)
         }
         if let schedule = outcome {
             if schedule { scheduleFlush() }
@@ -152,7 +167,7 @@ final class Outbox: Sendable {
     }
 
     /// Queues `frame`; returns whether a flush must be scheduled.
-    private func insert(_ frame: ByteBuffer, key: Int, into state: inout State) -> Bool {
+    private func insert(_ frame: ByteBuffer, key: Int, into state: inout State, lazy: Bool = false) -> Bool {
         let size = frame.readableBytes
         if !state.large.isEmpty, let index = state.large.lastIndex(where: { $0.key == key }) {
             // Same sender and target as a large frame still in chunks: keep the order.
@@ -167,10 +182,10 @@ final class Outbox: Sendable {
             state.largeBytes += size
             return Self.markFlush(&state)
         }
-        return Self.appendSmall(frame, to: &state)
+        return Self.appendSmall(frame, to: &state, lazy: lazy)
     }
 
-    private static func appendSmall(_ frame: ByteBuffer, to state: inout State) -> Bool {
+    private static func appendSmall(_ frame: ByteBuffer, to state: inout State, lazy: Bool = false) -> Bool {
         state.queuedBytes += frame.readableBytes
         if var small = state.small {
             state.small = nil  // keep the storage uniquely referenced while appending
@@ -179,11 +194,13 @@ final class Outbox: Sendable {
         } else {
             state.small = frame
         }
-        return markFlush(&state)
+        return markFlush(&state, lazy: lazy)
     }
 
-    private static func markFlush(_ state: inout State) -> Bool {
-        if state.flushScheduled { return false }
+    /// Whether the caller must schedule a flush: none is scheduled yet, and (for a `lazy` frame)
+    /// no stream tick will come by to write it.
+    private static func markFlush(_ state: inout State, lazy: Bool = false) -> Bool {
+        if state.flushScheduled || (lazy && state.streamTick) { return false }
         state.flushScheduled = true
         return true
     }
@@ -205,9 +222,15 @@ final class Outbox: Sendable {
         let writable = channel.isWritable
         var rounds: [[ByteBuffer]] = []
         var wakeWaiters: [UnsafeContinuation<Void, any Error>] = []
+        var armTick = false
         let small: ByteBuffer? = state.withLock { state in
             state.flushScheduled = false
             guard state.failure == nil, writable else { return nil }
+            if state.messagesQueued && batchingDelay > .zero && !state.streamTick {
+                state.streamTick = true
+                armTick = true
+            }
+            state.messagesQueued = false
             let small = state.small
             state.small = nil
             var written = small?.readableBytes ?? 0
@@ -268,6 +291,9 @@ final class Outbox: Sendable {
             return small
         }
         for waiter in wakeWaiters { waiter.resume() }
+        if armTick {
+            channel.eventLoop.assumeIsolated().scheduleTask(in: TimeAmount(batchingDelay)) { self.streamTickFired() }
+        }
         guard small != nil || !rounds.isEmpty else { return }
         if let small { channel.write(small, promise: nil) }
         for round in rounds {
@@ -286,6 +312,16 @@ final class Outbox: Sendable {
             }
         }
         channel.flush()
+    }
+
+    /// The stream tick: writes the messages that came in since the last flush, and keeps ticking
+    /// while they come. Runs on the event loop.
+    private func streamTickFired() {
+        let due = state.withLock { state -> Bool in
+            state.streamTick = false
+            return state.small != nil && !state.flushScheduled
+        }
+        if due { flush() }
     }
 
     /// Fails the outbox: queued frames are dropped and waiting senders get `error`.
