@@ -30,6 +30,15 @@ struct NodeOptions: ParsableArguments {
     @Option(help: "Log level: trace, debug, info, notice, warning, error, critical.")
     var logLevel: String = "info"
 
+    @Option(name: .customLong("socket-buffer-kib"), help: "Kernel send and receive buffer per connection, in KiB, or 0 for the kernel's autotuning (default 256).")
+    var socketBufferKiB: Int?
+
+    @Option(help: "Microseconds the event loop keeps polling after I/O before it sleeps (default 0: off).")
+    var busyPollMicroseconds: Int?
+
+    @Option(help: "Microseconds a stream of one-way messages may wait to share a write (default 50).")
+    var messageBatchingMicroseconds: Int?
+
     func settings(defaultName: String) throws -> ClusterSettings {
         guard let secret = secret ?? environment("KUMO_SECRET"), !secret.isEmpty else {
             throw ValidationError("a cluster secret is required: --secret S or KUMO_SECRET")
@@ -46,6 +55,12 @@ struct NodeOptions: ParsableArguments {
             settings.discovery = settings.discovery.and(.dns(address.host, port: address.port))
         }
         if multicast { settings.discovery = settings.discovery.and(.multicast()) }
+        if let socketBufferKiB {
+            guard socketBufferKiB >= 0 else { throw ValidationError("--socket-buffer-kib must not be negative") }
+            settings.socketBufferSize = socketBufferKiB == 0 ? nil : socketBufferKiB << 10
+        }
+        if let busyPollMicroseconds { settings.busyPollWindow = .microseconds(busyPollMicroseconds) }
+        if let messageBatchingMicroseconds { settings.messageBatchingDelay = .microseconds(messageBatchingMicroseconds) }
         var logger = Logger(label: "kumo")
         logger.logLevel = Logger.Level(rawValue: logLevel) ?? .info
         settings.logger = logger

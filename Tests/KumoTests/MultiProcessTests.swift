@@ -7,10 +7,10 @@ import Testing
 
 /// Starts `kumo node` processes on loopback; the `kumo` binary is found beside the test bundle
 /// (or at $KUMO_BINARY).
-func startNode(name: String, secret: String) async throws -> (ChildProcess, NodeAddress) {
+func startNode(name: String, secret: String, extra: [String] = []) async throws -> (ChildProcess, NodeAddress) {
     let child = try await ChildProcess.launch(
         executable: siblingExecutable(named: "kumo", override: "KUMO_BINARY"),
-        arguments: ["node", "--name", name, "--port", "0", "--secret", secret, "--log-level", "warning"],
+        arguments: ["node", "--name", name, "--port", "0", "--secret", secret, "--log-level", "warning"] + extra,
         readyPrefix: "kumo node ready: ")
     let field = child.readyLine.split(separator: " ").first { $0.hasPrefix("address=") }
     let address = try #require(field.flatMap { NodeAddress(parsing: $0.dropFirst("address=".count)) })
@@ -23,7 +23,10 @@ struct MultiProcessTests {
     func callsAcrossProcesses() async throws {
         let secret = "mp-" + String(UInt64.random(in: 1...UInt64.max), radix: 36)
         let (alpha, alphaAddress) = try await startNode(name: "alpha", secret: secret)
-        let (beta, betaAddress) = try await startNode(name: "beta", secret: secret)
+        // beta runs with the transport tunables set from the command line.
+        let (beta, betaAddress) = try await startNode(
+            name: "beta", secret: secret,
+            extra: ["--socket-buffer-kib", "0", "--busy-poll-microseconds", "30", "--message-batching-microseconds", "200"])
         var settings = ClusterSettings(name: "tester", secret: secret)
         settings.logger.logLevel = .critical
         let system = try await ClusterSystem(settings: settings)
