@@ -1,9 +1,5 @@
 import NIOCore
 
-#if canImport(Glibc)
-import Glibc
-#endif
-
 /// Keeps an event loop polling its sockets for a short while after it last had work, instead of
 /// going to sleep at once.
 ///
@@ -23,8 +19,7 @@ final class BusyPoller: @unchecked Sendable {
 
     init(eventLoop: any EventLoop, window: Duration) {
         self.eventLoop = eventLoop
-        let (seconds, attoseconds) = window.components
-        self.window = UInt64(max(0, seconds * 1_000_000_000 + attoseconds / 1_000_000_000))
+        self.window = UInt64(max(0, TimeAmount(window).nanoseconds))
     }
 
     /// Notes that the loop just did I/O. Runs on the loop.
@@ -49,8 +44,6 @@ final class BusyPoller: @unchecked Sendable {
     }
 
     private static func now() -> UInt64 {
-        var time = timespec()
-        clock_gettime(CLOCK_MONOTONIC, &time)
-        return UInt64(time.tv_sec) &* 1_000_000_000 &+ UInt64(time.tv_nsec)
+        NIODeadline.now().uptimeNanoseconds
     }
 }

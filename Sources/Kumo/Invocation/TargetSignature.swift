@@ -27,9 +27,6 @@ final class TargetSignature: @unchecked Sendable {
     init?(mangledName: String) {
         let utf8 = Array(mangledName.utf8)
         let name = UnsafeMutableBufferPointer<UInt8>.allocate(capacity: max(1, utf8.count))
-        let types = UnsafeMutableBufferPointer<any Any.Type>.allocate(capacity: 1)
-        var typesToFree: UnsafeMutableBufferPointer<any Any.Type>? = types
-        defer { typesToFree?.deallocate() }
         _ = name.initialize(from: utf8)
         guard !utf8.isEmpty, let base = name.baseAddress,
             _getGenericEnvironmentOfDistributedTarget(base, UInt(utf8.count)) == nil
@@ -38,21 +35,20 @@ final class TargetSignature: @unchecked Sendable {
             return nil
         }
         let count = Int(__getParameterCount(base, UInt(utf8.count)))
-        var argumentTypes = types
-        if count > 1 {
-            argumentTypes = .allocate(capacity: count)
-            types.deallocate()
-            typesToFree = argumentTypes
+        guard count >= 0 else {
+            name.deallocate()
+            return nil
         }
-        guard count >= 0, let typesBase = argumentTypes.baseAddress,
+        let argumentTypes = UnsafeMutableBufferPointer<any Any.Type>.allocate(capacity: max(1, count))
+        guard let typesBase = argumentTypes.baseAddress,
             __getParameterTypeInfo(base, UInt(utf8.count), nil, nil, UnsafeMutableRawPointer(typesBase)._rawValue, count)
                 == count,
             let returnType = __getReturnTypeInfo(base, UInt(utf8.count), nil, nil)
         else {
+            argumentTypes.deallocate()
             name.deallocate()
             return nil
         }
-        typesToFree = nil
         self.name = UnsafeMutableBufferPointer(rebasing: name[..<utf8.count])
         self.argumentTypes = argumentTypes
         self.returnType = returnType
