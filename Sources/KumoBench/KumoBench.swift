@@ -1,4 +1,5 @@
 import ArgumentParser
+import Kumo
 
 @main
 struct KumoBench: AsyncParsableCommand {
@@ -30,4 +31,7 @@ struct CommonOptions: ParsableArguments {
 
     @Option(help: "ClusterSettings.busyPollWindow of both nodes, in microseconds (0: off).")
     var busyPollMicroseconds = 0
+
+    @Option(help: "ClusterSettings.callFlushThreshold of both nodes (calls and replies written at once).")
+    var callFlushThreshold = ClusterSettings(secret: "-").callFlushThreshold
 }

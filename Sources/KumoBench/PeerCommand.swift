@@ -23,6 +23,9 @@ struct PeerCommand: AsyncParsableCommand {
     @Option(help: "ClusterSettings.busyPollWindow, in microseconds.")
     var busyPollMicroseconds = 0
 
+    @Option(help: "ClusterSettings.callFlushThreshold.")
+    var callFlushThreshold = ClusterSettings(secret: "-").callFlushThreshold
+
     func run() async throws {
         if cpu >= 0 { pinProcess(toCPU: cpu) }
         switch mode {
@@ -34,6 +37,7 @@ struct PeerCommand: AsyncParsableCommand {
             logger.logLevel = .error
             settings.logger = logger
             settings.busyPollWindow = .microseconds(busyPollMicroseconds)
+            settings.callFlushThreshold = callFlushThreshold
             let system = try await ClusterSystem(settings: settings)
             let target = system.withActorName("bench") { BenchTarget(actorSystem: system) }
             print("kumo-bench peer ready: \(system.node.address.port) \(system.node.incarnation)")

@@ -39,6 +39,9 @@ struct NodeOptions: ParsableArguments {
     @Option(help: "Microseconds a stream of one-way messages may wait to share a write (default 50).")
     var messageBatchingMicroseconds: Int?
 
+    @Option(help: "Calls and replies made on the event loop that are written at once, without waiting for the loop's turn to end (default 8).")
+    var callFlushThreshold: Int?
+
     func settings(defaultName: String) throws -> ClusterSettings {
         guard let secret = secret ?? environment("KUMO_SECRET"), !secret.isEmpty else {
             throw ValidationError("a cluster secret is required: --secret S or KUMO_SECRET")
@@ -61,6 +64,7 @@ struct NodeOptions: ParsableArguments {
         }
         if let busyPollMicroseconds { settings.busyPollWindow = .microseconds(busyPollMicroseconds) }
         if let messageBatchingMicroseconds { settings.messageBatchingDelay = .microseconds(messageBatchingMicroseconds) }
+        if let callFlushThreshold { settings.callFlushThreshold = callFlushThreshold }
         var logger = Logger(label: "kumo")
         logger.logLevel = Logger.Level(rawValue: logLevel) ?? .info
         settings.logger = logger

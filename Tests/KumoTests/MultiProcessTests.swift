@@ -26,7 +26,7 @@ struct MultiProcessTests {
         // beta runs with the transport tunables set from the command line.
         let (beta, betaAddress) = try await startNode(
             name: "beta", secret: secret,
-            extra: ["--socket-buffer-kib", "0", "--busy-poll-microseconds", "30", "--message-batching-microseconds", "200"])
+            extra: ["--socket-buffer-kib", "0", "--busy-poll-microseconds", "30", "--message-batching-microseconds", "200", "--call-flush-threshold", "2"])
         var settings = ClusterSettings(name: "tester", secret: secret)
         settings.logger.logLevel = .critical
         let system = try await ClusterSystem(settings: settings)

@@ -243,6 +243,35 @@ struct RemoteCallTests {
     }
 
     @Test(
+        "bursts of concurrent calls made on the event loop each get their own reply, whatever the call flush threshold",
+        arguments: [1, 3, 8, 4096])
+    func concurrentBursts(threshold: Int) async throws {
+        try await withLocalCluster(nodes: 2, configure: { _, settings in settings.callFlushThreshold = threshold }) { nodes in
+            let probe = Probe(actorSystem: nodes[0])
+            let remote = try Probe.resolve(id: probe.id, using: nodes[1])
+            let mismatches = try await withThrowingTaskGroup(of: Int.self) { group in
+                for caller in 0..<100 {
+                    // Callers on the loop make their calls on the loop, which is where the threshold applies.
+                    group.addTask(executorPreference: nodes[1].executor) {
+                        var wrong = 0
+                        for round in 0..<20 where try await remote.optional(caller * 1000 + round) != caller * 1000 + round {
+                            wrong += 1
+                        }
+                        return wrong
+                    }
+                }
+                return try await group.reduce(0, +)
+            }
+            #expect(mismatches == 0)
+        }
+        var settings = ClusterSettings(name: "bad", secret: "s")
+        settings.callFlushThreshold = 0
+        await #expect { _ = try await ClusterSystem(settings: settings) } throws: { error in
+            (error as? ClusterError)?.code == .invalidConfiguration
+        }
+    }
+
+    @Test(
         "one-way messages on a typed channel arrive in order across nodes, with and without stream ticks",
         arguments: [Duration.zero, .microseconds(50), .milliseconds(2)])
     func typedChannel(batchingDelay: Duration) async throws {

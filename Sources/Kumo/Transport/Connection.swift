@@ -39,7 +39,7 @@ final class Connection: Sendable, CustomStringConvertible {
         self.peer = peer
         self.outbox = Outbox(
             channel: channel, chunkSize: settings.chunkSize, highWater: settings.outboxHighWater,
-            batchingDelay: settings.messageBatchingDelay)
+            batchingDelay: settings.messageBatchingDelay, flushThreshold: settings.callFlushThreshold)
     }
 
     var description: String { "connection to \(peer.name) \(peer.node)" }

@@ -38,6 +38,8 @@ final class Outbox: Sendable {
         var streamTick = false
         /// One-way messages were queued since the last flush.
         var messagesQueued = false
+        /// Calls and replies queued since the last flush.
+        var framesQueued = 0
         var roundsInFlight = 0
         /// Bytes of small frames waiting (followers included).
         var queuedBytes = 0
@@ -57,12 +59,16 @@ final class Outbox: Sendable {
     private let highWater: Int
     /// The stream tick's period (zero: no tick, every message wakes the loop).
     private let batchingDelay: Duration
+    /// Calls and replies queued on the loop that are written at once, without waiting for the
+    /// end of the loop's turn.
+    private let flushThreshold: Int
 
-    init(channel: any Channel, chunkSize: Int, highWater: Int, batchingDelay: Duration) {
+    init(channel: any Channel, chunkSize: Int, highWater: Int, batchingDelay: Duration, flushThreshold: Int) {
         self.channel = channel
         self.chunkSize = chunkSize
         self.highWater = highWater
         self.batchingDelay = batchingDelay
+        self.flushThreshold = flushThreshold
     }
 
     /// Suspends while the outbox holds more than its high-water mark of frames like the one about
@@ -135,11 +141,18 @@ final class Outbox: Sendable {
 
     /// Enqueues one whole frame. Frames with equal `key` are written in the order enqueued.
     func enqueue(_ frame: ByteBuffer, key: Int = 0) throws(ClusterError) {
-        let schedule: Bool = try state.withLock { state throws(ClusterError) -> Bool in
+        let (schedule, queued) = try state.withLock { state throws(ClusterError) -> (Bool, Int) in
             if let failure = state.failure { throw failure }
-            return insert(frame, key: key, into: &state)
+            state.framesQueued += 1
+            return (insert(frame, key: key, into: &state), state.framesQueued)
         }
-        if schedule { scheduleFlush() }
+        if queued >= flushThreshold, channel.eventLoop.inEventLoop {
+            // A burst made on the loop (replies to a batch of calls) leaves in pieces, so the peer
+            // starts on the first while the rest are still being made.
+            flush()
+        } else if schedule {
+            scheduleFlush()
+        }
     }
 
     /// Enqueues a one-way message once the outbox has room for frames like it: with a single lock
@@ -225,6 +238,7 @@ final class Outbox: Sendable {
         var armTick = false
         let small: ByteBuffer? = state.withLock { state in
             state.flushScheduled = false
+            state.framesQueued = 0
             guard state.failure == nil, writable else { return nil }
             if state.messagesQueued && batchingDelay > .zero && !state.streamTick {
                 state.streamTick = true

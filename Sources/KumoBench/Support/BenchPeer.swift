@@ -20,6 +20,7 @@ struct BenchPeer {
             arguments: [
                 "peer", "--mode", "kumo", "--cpu=\(pin ? 1 : -1)", "--secret", secret,
                 "--busy-poll-microseconds", "\(options.busyPollMicroseconds)",
+                "--call-flush-threshold", "\(options.callFlushThreshold)",
             ],
             readyPrefix: "kumo-bench peer ready: ")
         let parts = process.readyLine.split(separator: " ")
@@ -31,6 +32,7 @@ struct BenchPeer {
         logger.logLevel = .error
         settings.logger = logger
         settings.busyPollWindow = .microseconds(options.busyPollMicroseconds)
+        settings.callFlushThreshold = options.callFlushThreshold
         let system = try await ClusterSystem(settings: settings)
         let node = NodeID(address: NodeAddress(host: "127.0.0.1", port: port), incarnation: incarnation)
         _ = try await system.connect(to: node.address)
