@@ -39,7 +39,7 @@ struct NodeOptions: ParsableArguments {
     @Option(help: "Microseconds a stream of one-way messages may wait to share a write (default 50).")
     var messageBatchingMicroseconds: Int?
 
-    @Option(help: "Calls and replies made on the event loop that are written at once, without waiting for the loop's turn to end (default 8).")
+    @Option(help: "Calls and replies made on the event loop that are written at once, without waiting for the loop's turn to end (default 16).")
     var callFlushThreshold: Int?
 
     func settings(defaultName: String) throws -> ClusterSettings {

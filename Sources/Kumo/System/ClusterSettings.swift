@@ -70,12 +70,12 @@ public struct ClusterSettings: Sendable {
     /// call and reply, are written at once. Zero wakes the loop for every message. Default 50 µs.
     public var messageBatchingDelay: Duration
     /// How many calls and replies made on the node's event loop may wait before they are written.
-    /// Replies to a batch of inbound calls, and calls made by actors on the
+    /// Replies to a batch of inbound calls, and calls made by tasks on the
     /// ``ClusterSystem/executor``, are otherwise written together once the loop has run them
     /// all; at this many they go out at once, so the peer starts on the first while the rest are
     /// still being made, and the two nodes work at the same time instead of in turns. Each piece
-    /// costs a write system call. With 64 callers between two processes, 8 gives 20–30 % more
-    /// calls per second than writing once per turn (docs/benchmarks.md). Default 8.
+    /// costs a write system call. With 64 callers between two processes, 16 gives a third more
+    /// calls per second than writing once per turn (docs/benchmarks.md). Default 16.
     public var callFlushThreshold: Int
     /// Inbound calls that may run at once per connection before the node stops reading from it.
     /// Default 4096.
@@ -119,7 +119,7 @@ public struct ClusterSettings: Sendable {
         self.socketBufferSize = 256 << 10
         self.busyPollWindow = .zero
         self.messageBatchingDelay = .microseconds(50)
-        self.callFlushThreshold = 8
+        self.callFlushThreshold = 16
         self.maxInFlightCallsPerConnection = 4096
         self.membership = MembershipSettings()
         self.logCollector = nil

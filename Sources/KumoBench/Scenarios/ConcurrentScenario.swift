@@ -14,8 +14,12 @@ struct ConcurrentScenario: AsyncParsableCommand {
     @Option(help: "Seconds to measure per run.")
     var seconds = 3.0
 
-    @Option(help: "Where the calling tasks run: loop or pool.")
-    var caller = "pool"
+    @Option(help: "Where the calling tasks run: loop (the node's event-loop executor) or pool (the default executor).")
+    var caller = "loop"
+
+    func validate() throws {
+        guard caller == "loop" || caller == "pool" else { throw ValidationError("--caller must be loop or pool") }
+    }
 
     func run() async throws {
         let peer = try await BenchPeer.start(options)

@@ -17,6 +17,10 @@ struct RTTScenario: AsyncParsableCommand {
     @Option(help: "Where the calling task runs: loop (the node's event-loop executor) or pool (the default executor).")
     var caller = "loop"
 
+    func validate() throws {
+        guard caller == "loop" || caller == "pool" else { throw ValidationError("--caller must be loop or pool") }
+    }
+
     func run() async throws {
         let peer = try await BenchPeer.start(options)
         let payload = [UInt8](repeating: 0xAB, count: 64)

@@ -15,6 +15,10 @@ struct ThroughputScenario: AsyncParsableCommand {
     @Option(help: "Where the sending task runs: loop or pool.")
     var caller = "pool"
 
+    func validate() throws {
+        guard caller == "loop" || caller == "pool" else { throw ValidationError("--caller must be loop or pool") }
+    }
+
     func run() async throws {
         let peer = try await BenchPeer.start(options)
         let payload = [UInt8](repeating: 0xCD, count: 64)
