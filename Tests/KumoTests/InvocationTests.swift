@@ -56,6 +56,39 @@ struct InvocationTests {
         }
     }
 
+    @Test("a large argument, and every one after it, is encoded later, on the bulk executor, in order")
+    func deferredArguments() async throws {
+        try await withLocalCluster(nodes: 1) { nodes in
+            var encoder = KumoInvocationEncoder(bulkThreshold: 1000)
+            let large = (0..<5000).map { UInt8(truncatingIfNeeded: $0 &* 7) }
+            try encoder.recordArgument(RemoteCallArgument(label: nil, name: "a", value: 1))
+            try encoder.recordArgument(RemoteCallArgument(label: nil, name: "b", value: large))
+            try encoder.recordArgument(RemoteCallArgument(label: nil, name: "c", value: "after"))
+            #expect(encoder.hasDeferredArguments)
+            try await withTaskExecutorPreference(BulkExecutor.shared) { try encoder.encodeDeferredArguments() }
+            #expect(!encoder.hasDeferredArguments)
+            let call = try roundTrip(&encoder)
+            #expect(call.arguments.count == 3)
+            var decoder = KumoInvocationDecoder(system: nodes[0], call: call, target: InboundTarget(name: "Probe.test"))
+            #expect(try decoder.decodeNextArgument() as Int == 1)
+            #expect(try decoder.decodeNextArgument() as [UInt8] == large)
+            #expect(try decoder.decodeNextArgument() as String == "after")
+        }
+    }
+
+    @Test("size hints: arrays of bytes and numbers and strings report their size; other values report none")
+    func sizeHints() {
+        #expect(EncodedSizeHint.of([UInt8](repeating: 0, count: 300)) == 300)
+        #expect(EncodedSizeHint.of([Double](repeating: 0, count: 10)) == 80)
+        #expect(EncodedSizeHint.of([Int32](repeating: 0, count: 10)) == 40)
+        #expect(EncodedSizeHint.of("héllo") == 6)
+        #expect(EncodedSizeHint.of(42) == nil)
+        #expect(EncodedSizeHint.of(["a", "b"]) == nil)
+        #expect(EncodedSizeHint.of(Optional([UInt8](repeating: 0, count: 3))) == nil)
+        #expect(EncodedSizeHint.exceeds([UInt8](repeating: 0, count: 11), 10))
+        #expect(!EncodedSizeHint.exceeds([UInt8](repeating: 0, count: 10), 10))
+    }
+
     @Test("an argument that does not decode fails with the type and the field in the message")
     func argumentMismatch() async throws {
         try await withLocalCluster(nodes: 1) { nodes in

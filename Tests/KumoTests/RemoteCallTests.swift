@@ -24,6 +24,10 @@ distributed actor Probe {
     distributed func callOther(_ other: Greeter) async throws -> String { try await other.greet("nested") }
     distributed func reference() -> Probe { self }
     distributed func tracked() -> Tracked { Tracked() }
+    distributed func mixed(_ small: Int, _ large: [UInt8], _ numbers: [Double], _ tag: String) -> String {
+        "\(small) \(large.count) \(large.reduce(0) { $0 &+ Int($1) }) \(numbers.count) \(numbers.last ?? 0) \(tag)"
+    }
+    distributed func text(_ length: Int) -> String { String(repeating: "ü", count: length) }
 }
 
 /// A result that counts its instances made by `init()` (the callee's), not the decoded copies.
@@ -109,6 +113,22 @@ struct RemoteCallTests {
             #expect(try await remote.count(bytes) == bytes.count)
             let echoed: [UInt8] = try await remote.echo(bytes)
             #expect(echoed == bytes)
+        }
+    }
+
+    @Test("large arguments of several kinds, between small ones, and large results arrive whole and in place")
+    func largeMixedArguments() async throws {
+        try await withLocalCluster(nodes: 2) { nodes in
+            let probe = Probe(actorSystem: nodes[0])
+            // Called from the loop executor too: the large encodes must leave it and come back.
+            let remote = try Probe.resolve(id: probe.id, using: nodes[1])
+            let large = (0..<(3 << 20)).map { UInt8(truncatingIfNeeded: $0 &* 13) }
+            let numbers = (0..<100_000).map(Double.init)
+            let expected = "7 \(large.count) \(large.reduce(0) { $0 &+ Int($1) }) 100000 99999.0 end"
+            #expect(try await remote.mixed(7, large, numbers, "end") == expected)
+            let onLoop = Task(executorPreference: nodes[1].executor) { try await remote.mixed(7, large, numbers, "end") }
+            #expect(try await onLoop.value == expected)
+            #expect(try await remote.text(400_000) == String(repeating: "ü", count: 400_000))
         }
     }
 

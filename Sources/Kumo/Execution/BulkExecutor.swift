@@ -5,9 +5,11 @@ import NIOPosix
 import Glibc
 #endif
 
-/// Where calls with large arguments run: a few threads per process, below normal priority.
+/// Where large values are copied: inbound calls with large arguments, and the encoding of large
+/// arguments and results (see ``EncodedSizeHint``). A few threads per process, below normal
+/// priority.
 ///
-/// Decoding a large argument copies it (tens of milliseconds for tens of megabytes). On a CPU
+/// Encoding or decoding a large value copies it (tens of milliseconds for tens of megabytes). On a CPU
 /// shared with an event loop, a normal-priority copy takes turns with the loop a scheduler slice
 /// (several milliseconds) at a time, and small calls wait that long. At a lower priority the copy
 /// runs when the loop does not need the CPU and yields it as soon as the loop does.

@@ -6,6 +6,8 @@ import NIOCore
 ///
 /// Arguments are encoded straight into the buffer that becomes the call frame: the encoder leaves
 /// room at the front for the frame header, so the call is sent without copying its arguments.
+/// An argument known to be large (see ``EncodedSizeHint``), and every argument after it, is
+/// encoded later, on the ``BulkExecutor``, just before the call is sent.
 public struct KumoInvocationEncoder: DistributedTargetInvocationEncoder {
     public typealias SerializationRequirement = any Codable
 
@@ -15,8 +17,14 @@ public struct KumoInvocationEncoder: DistributedTargetInvocationEncoder {
     var buffer: ByteBuffer
     var substitutions: [String] = []
     var argumentCount = 0
+    /// Arguments larger than this are encoded on the bulk executor.
+    let bulkThreshold: Int
+    /// Encodings of large arguments (and of those after them), in order, waiting for
+    /// ``encodeDeferredArguments()``.
+    private var deferred: [(inout ByteBuffer) throws -> Void] = []
 
-    init() {
+    init(bulkThreshold: Int = .max) {
+        self.bulkThreshold = bulkThreshold
         buffer = ByteBufferAllocator().buffer(capacity: 256)
         buffer.moveWriterIndex(forwardBy: Self.headroom)
         buffer.moveReaderIndex(forwardBy: Self.headroom)
@@ -27,6 +35,29 @@ public struct KumoInvocationEncoder: DistributedTargetInvocationEncoder {
     }
 
     public mutating func recordArgument<Value: Codable>(_ argument: RemoteCallArgument<Value>) throws {
+        argumentCount += 1
+        let size = EncodedSizeHint.of(argument.value) ?? 0
+        if deferred.isEmpty && size <= bulkThreshold {
+            try Self.encode(argument, into: &buffer)
+        } else {
+            deferred.append { buffer in
+                buffer.reserveCapacity(minimumWritableBytes: size + 16)
+                try Self.encode(argument, into: &buffer)
+            }
+        }
+    }
+
+    /// Whether some arguments wait for ``encodeDeferredArguments()``.
+    var hasDeferredArguments: Bool { !deferred.isEmpty }
+
+    /// Encodes the arguments that were too large to encode when recorded.
+    mutating func encodeDeferredArguments() throws {
+        let pending = deferred
+        deferred = []
+        for encode in pending { try encode(&buffer) }
+    }
+
+    private static func encode<Value: Codable>(_ argument: RemoteCallArgument<Value>, into buffer: inout ByteBuffer) throws {
         let lengthIndex = buffer.writerIndex
         buffer.writeInteger(UInt32(0))
         do {
@@ -36,7 +67,6 @@ public struct KumoInvocationEncoder: DistributedTargetInvocationEncoder {
                 .encodingFailed, "cannot encode argument '\(argument.effectiveLabel)' of type \(Value.self): \(error)")
         }
         buffer.setInteger(UInt32(truncatingIfNeeded: buffer.writerIndex - lengthIndex - 4), at: lengthIndex)
-        argumentCount += 1
     }
 
     public mutating func recordErrorType<E: Error>(_ type: E.Type) throws {}

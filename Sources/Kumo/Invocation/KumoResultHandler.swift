@@ -11,6 +11,15 @@ public struct KumoResultHandler: DistributedTargetInvocationResultHandler, Senda
     let callID: UInt64
 
     public func onReturn<Success: Codable>(value: Success) async throws {
+        if EncodedSizeHint.exceeds(value, system.settings.chunkSize) {
+            // A large result is copied at low priority, off the event loop (see ``BulkExecutor``).
+            await withTaskExecutorPreference(BulkExecutor.shared) { sendResult(value) }
+        } else {
+            sendResult(value)
+        }
+    }
+
+    private func sendResult<Success: Codable>(_ value: Success) {
         var buffer = ByteBufferAllocator().buffer(capacity: 96)
         let start = ReplyMessage.begin(callID: callID, status: .value, in: &buffer)
         do {

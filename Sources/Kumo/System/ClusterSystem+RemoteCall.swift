@@ -4,7 +4,7 @@ import NIOCore
 
 extension ClusterSystem {
     public func makeInvocationEncoder() -> InvocationEncoder {
-        KumoInvocationEncoder()
+        KumoInvocationEncoder(bulkThreshold: settings.chunkSize)
     }
 
     public func remoteCall<Act, Err, Res>(
@@ -40,6 +40,11 @@ extension ClusterSystem {
     private func send(_ invocation: inout InvocationEncoder, to id: ActorID, target: RemoteCallTarget) async throws
         -> ReplyMessage
     {
+        if invocation.hasDeferredArguments {
+            // Large arguments are copied at low priority, off the caller's executor (which may be
+            // the event loop), so small calls keep moving meanwhile.
+            try await withTaskExecutorPreference(BulkExecutor.shared) { try invocation.encodeDeferredArguments() }
+        }
         let connection = try await connection(to: id.node)
         let now = NIODeadline.now()
         let deadline = Self.callDeadline ?? now + TimeAmount(settings.callTimeout)
