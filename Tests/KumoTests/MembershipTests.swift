@@ -112,9 +112,36 @@ struct MembershipTests {
         let clock = ContinuousClock()
         let end = clock.now + .seconds(10)
         while !outcast.isDowned && clock.now < end { try await Task.sleep(for: .milliseconds(50)) }
-        #expect(outcast.isDowned, "the minority side downs itself")
+        #expect(outcast.isDowned, "node2 hears the others' verdict once the partition heals")
         try await Task.sleep(for: .milliseconds(500))
         #expect(await cluster.nodes[0].members().first { $0.node == outcast.node }?.status == .down)
+        await cluster.shutdown()
+    }
+
+    @Test("a partitioned node that downed every other member asks one of them where it stands, and goes down")
+    func isolatedNodeAsksWhereItStands() async throws {
+        let cluster = try await TestCluster.start(nodes: 3, downAfter: .milliseconds(800))
+        try await cluster.waitForConvergence()
+        let outcast = cluster.nodes[2]
+        cluster.partition([2], from: [0, 1])
+        // The ordering that once left node2 up alone for good: before the heal it has downed both
+        // its peers (so it gossips with nobody), and node0 has downed it (so nobody gossips with it).
+        try await cluster.waitUntil(node: 2, "node0 and node1 down") { members in
+            let peers = members.filter { $0.node != outcast.node }
+            return peers.count == 2 && peers.allSatisfy { $0.status == .down }
+        }
+        try await cluster.waitUntil(node: 0, "node2 down") { $0.first { $0.node == outcast.node }?.status == .down }
+        cluster.heal()
+        let clock = ContinuousClock()
+        let end = clock.now + .seconds(5)
+        while !outcast.isDowned && clock.now < end { try await Task.sleep(for: .milliseconds(50)) }
+        #expect(outcast.isDowned, "node2, alone in its own view, never learned that the others downed it")
+        // It asked without telling: its verdicts on node0 and node1 did not spread.
+        try await Task.sleep(for: .milliseconds(500))
+        let view = await cluster.nodes[0].members()
+        #expect(view.first { $0.node == outcast.node }?.status == .down, "\(view)")
+        #expect(view.filter { $0.node != outcast.node }.allSatisfy { $0.status == .up }, "\(view)")
+        #expect(!cluster.nodes[0].isDowned && !cluster.nodes[1].isDowned)
         await cluster.shutdown()
     }
 }

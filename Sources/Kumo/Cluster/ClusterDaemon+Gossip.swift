@@ -21,8 +21,18 @@ extension ClusterDaemon {
     }
 
     /// One push–pull exchange: the caller's view in, this node's merged view out.
+    ///
+    /// A stopped node (down or shut down) takes nothing and tells only where it stands itself: its
+    /// verdicts on others are stale, and of two nodes that downed each other only the first to ask
+    /// where it stands (see ``askWhereIStand(_:)``) must go down.
     distributed func gossip(_ envelope: GossipEnvelope) -> GossipEnvelope? {
         guard let caller = ClusterSystem.currentCaller else { return nil }
+        if stopped {
+            guard let myself, myself.status.isTerminal else { return nil }
+            var own = Membership()
+            own.update(myself)
+            return GossipEnvelope(membership: own, registry: Registry())
+        }
         if forgotten[caller] != nil {
             log.info("ignored gossip from \(caller), which was down or left and is forgotten here")
             var verdict = Membership()
@@ -58,8 +68,15 @@ extension ClusterDaemon {
         }
         let others = membership.alive.filter { $0.node != me }
         if others.isEmpty {
+            // Every other member is down here. Under timeout downing that is also what a
+            // partitioned minority concludes of the majority, which meanwhile downed *it* and so
+            // never contacts it again: ask one of them where this node stands.
+            let downed = membership.members.values.filter { $0.node != me && $0.status == .down }.map(\.node)
+            if let peer = (downed + forgotten.keys).randomElement() {
+                await askWhereIStand(peer)
+            }
             // Alone: keep looking, so a restarted seed or a node found later merges in.
-            if !discovery.isEmpty { await joinThroughSeeds() }
+            if !stopped, !discovery.isEmpty { await joinThroughSeeds() }
             return
         }
         let reachable = others.filter { $0.reachability == .reachable }
@@ -79,6 +96,28 @@ extension ClusterDaemon {
             if let reply { merge(reply) }
         } catch {
             log.trace("gossip with \(node) failed: \(error)")
+        }
+    }
+
+    /// Pull-only gossip with a member this node has downed (or forgotten): it sends only its own
+    /// record, so its verdicts on others do not spread, and takes from the answer only a terminal
+    /// verdict on itself. A node downed there goes down here too once the two can talk again.
+    func askWhereIStand(_ node: NodeID) async {
+        guard let myself else { return }
+        do {
+            let remote = try daemon(on: node)
+            messagesSent += 1
+            var own = Membership()
+            own.update(myself)
+            let envelope = GossipEnvelope(membership: own, registry: Registry())
+            let reply = try await actorSystem.withCallTimeout(settings.probeTimeout * 2) {
+                try await remote.gossip(envelope)
+            }
+            guard !stopped, let verdict = reply?.membership[me], verdict.status.isTerminal else { return }
+            log.notice("\(node) answered that this node is \(verdict.status) there")
+            apply(membership.update(verdict))
+        } catch {
+            log.trace("asking \(node) where this node stands failed: \(error)")
         }
     }
 

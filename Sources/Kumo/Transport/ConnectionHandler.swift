@@ -71,7 +71,8 @@ final class ConnectionHandler: ChannelInboundHandler {
                     guard let whole = try reassembler.add(chunk) else { continue }
                     frame = whole
                 }
-                if let faults = system.settings.faults {
+                // Target definitions pass: TCP drops no frame mid-stream, and later calls rely on them.
+                if let faults = system.settings.faults, frame.kind != .targetDefinition {
                     // Injected faults act on whole frames, however TCP happened to cut them.
                     switch faults.decide(from: connection.peer.node.address, to: system.node.address) {
                     case .deliver: break
