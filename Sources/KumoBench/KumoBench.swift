@@ -34,4 +34,10 @@ struct CommonOptions: ParsableArguments {
 
     @Option(help: "ClusterSettings.callFlushThreshold of both nodes (calls and replies written at once).")
     var callFlushThreshold = ClusterSettings(secret: "-").callFlushThreshold
+
+    @Option(help: "ClusterSettings.socketBufferSize of both nodes, in KiB (0: the kernel's autotuning).")
+    var socketBufferKib = (ClusterSettings(secret: "-").socketBufferSize ?? 0) >> 10
+
+    @Option(help: "ClusterSettings.chunkSize of both nodes, in KiB.")
+    var chunkKib = ClusterSettings(secret: "-").chunkSize >> 10
 }

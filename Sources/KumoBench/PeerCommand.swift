@@ -26,6 +26,12 @@ struct PeerCommand: AsyncParsableCommand {
     @Option(help: "ClusterSettings.callFlushThreshold.")
     var callFlushThreshold = ClusterSettings(secret: "-").callFlushThreshold
 
+    @Option(help: "ClusterSettings.socketBufferSize in KiB (0: the kernel's autotuning).")
+    var socketBufferKib = (ClusterSettings(secret: "-").socketBufferSize ?? 0) >> 10
+
+    @Option(help: "ClusterSettings.chunkSize in KiB.")
+    var chunkKib = ClusterSettings(secret: "-").chunkSize >> 10
+
     func run() async throws {
         if cpu >= 0 { pinProcess(toCPU: cpu) }
         switch mode {
@@ -38,6 +44,8 @@ struct PeerCommand: AsyncParsableCommand {
             settings.logger = logger
             settings.busyPollWindow = .microseconds(busyPollMicroseconds)
             settings.callFlushThreshold = callFlushThreshold
+            settings.socketBufferSize = socketBufferKib == 0 ? nil : socketBufferKib << 10
+            settings.chunkSize = chunkKib << 10
             let system = try await ClusterSystem(settings: settings)
             let target = system.withActorName("bench") { BenchTarget(actorSystem: system) }
             print("kumo-bench peer ready: \(system.node.address.port) \(system.node.incarnation)")

@@ -21,6 +21,7 @@ struct BenchPeer {
                 "peer", "--mode", "kumo", "--cpu=\(pin ? 1 : -1)", "--secret", secret,
                 "--busy-poll-microseconds", "\(options.busyPollMicroseconds)",
                 "--call-flush-threshold", "\(options.callFlushThreshold)",
+                "--socket-buffer-kib", "\(options.socketBufferKib)", "--chunk-kib", "\(options.chunkKib)",
             ],
             readyPrefix: "kumo-bench peer ready: ")
         let parts = process.readyLine.split(separator: " ")
@@ -33,6 +34,8 @@ struct BenchPeer {
         settings.logger = logger
         settings.busyPollWindow = .microseconds(options.busyPollMicroseconds)
         settings.callFlushThreshold = options.callFlushThreshold
+        settings.socketBufferSize = options.socketBufferKib == 0 ? nil : options.socketBufferKib << 10
+        settings.chunkSize = options.chunkKib << 10
         let system = try await ClusterSystem(settings: settings)
         let node = NodeID(address: NodeAddress(host: "127.0.0.1", port: port), incarnation: incarnation)
         _ = try await system.connect(to: node.address)
