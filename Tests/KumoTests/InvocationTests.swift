@@ -81,6 +81,8 @@ struct InvocationTests {
         #expect(EncodedSizeHint.of([UInt8](repeating: 0, count: 300)) == 300)
         #expect(EncodedSizeHint.of([Double](repeating: 0, count: 10)) == 80)
         #expect(EncodedSizeHint.of([Int32](repeating: 0, count: 10)) == 40)
+        #expect(EncodedSizeHint.of([UInt16](repeating: 0, count: 10)) == 20)
+        #expect(EncodedSizeHint.of([Bool](repeating: true, count: 10)) == 10)
         #expect(EncodedSizeHint.of("héllo") == 6)
         #expect(EncodedSizeHint.of(42) == nil)
         #expect(EncodedSizeHint.of(["a", "b"]) == nil)

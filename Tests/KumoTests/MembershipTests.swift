@@ -133,7 +133,7 @@ struct MembershipTests {
         try await cluster.waitUntil(node: 0, "node2 down") { $0.first { $0.node == outcast.node }?.status == .down }
         cluster.heal()
         let clock = ContinuousClock()
-        let end = clock.now + .seconds(5)
+        let end = clock.now + .seconds(10)
         while !outcast.isDowned && clock.now < end { try await Task.sleep(for: .milliseconds(50)) }
         #expect(outcast.isDowned, "node2, alone in its own view, never learned that the others downed it")
         // It asked without telling: its verdicts on node0 and node1 did not spread.
@@ -142,6 +142,28 @@ struct MembershipTests {
         #expect(view.first { $0.node == outcast.node }?.status == .down, "\(view)")
         #expect(view.filter { $0.node != outcast.node }.allSatisfy { $0.status == .up }, "\(view)")
         #expect(!cluster.nodes[0].isDowned && !cluster.nodes[1].isDowned)
+        await cluster.shutdown()
+    }
+
+    @Test("two nodes that downed each other, each alone, settle on one survivor: the lower address")
+    func mutualDowning() async throws {
+        let cluster = try await TestCluster.start(nodes: 2, downAfter: .milliseconds(800))
+        try await cluster.waitForConvergence()
+        cluster.partition([1], from: [0])
+        for index in 0..<2 {
+            let other = cluster.nodes[1 - index].node
+            try await cluster.waitUntil(node: index, "the other node down") { $0.first { $0.node == other }?.status == .down }
+        }
+        cluster.heal()
+        // Both ask where they stand; only the higher address is told it is down.
+        let (low, high) = cluster.nodes[0].node.address < cluster.nodes[1].node.address
+            ? (cluster.nodes[0], cluster.nodes[1]) : (cluster.nodes[1], cluster.nodes[0])
+        let clock = ContinuousClock()
+        let end = clock.now + .seconds(10)
+        while !high.isDowned && clock.now < end { try await Task.sleep(for: .milliseconds(50)) }
+        #expect(high.isDowned, "the node with the higher address never learned it is down")
+        try await Task.sleep(for: .seconds(1))
+        #expect(!low.isDowned, "both nodes went down")
         await cluster.shutdown()
     }
 }

@@ -23,15 +23,22 @@ extension ClusterDaemon {
     /// One push–pull exchange: the caller's view in, this node's merged view out.
     ///
     /// A stopped node (down or shut down) takes nothing and tells only where it stands itself: its
-    /// verdicts on others are stale, and of two nodes that downed each other only the first to ask
-    /// where it stands (see ``askWhereIStand(_:)``) must go down.
+    /// verdicts on others are stale. A node left alone tells a caller it downed that the caller is
+    /// down only when the caller's address is higher than its own: two nodes that downed each
+    /// other, each alone, may ask each other where they stand (``askWhereIStand(_:)``) at the same
+    /// moment, and exactly one of them must go down, not both.
     distributed func gossip(_ envelope: GossipEnvelope) -> GossipEnvelope? {
         guard let caller = ClusterSystem.currentCaller else { return nil }
         if stopped {
             guard let myself, myself.status.isTerminal else { return nil }
-            var own = Membership()
-            own.update(myself)
-            return GossipEnvelope(membership: own, registry: Registry())
+            return GossipEnvelope(membership: ownRecord(myself), registry: Registry())
+        }
+        let alone = membership.alive.allSatisfy { $0.node == me }
+        if alone, caller.address < me.address, let myself,
+           forgotten[caller] != nil || membership[caller].map({ $0.status.isTerminal }) == true
+        {
+            log.info("ignored gossip from \(caller), which is down here; both are alone and it has the lower address")
+            return GossipEnvelope(membership: ownRecord(myself), registry: Registry())
         }
         if forgotten[caller] != nil {
             log.info("ignored gossip from \(caller), which was down or left and is forgotten here")
@@ -68,17 +75,24 @@ extension ClusterDaemon {
         }
         let others = membership.alive.filter { $0.node != me }
         if others.isEmpty {
-            // Every other member is down here. Under timeout downing that is also what a
-            // partitioned minority concludes of the majority, which meanwhile downed *it* and so
-            // never contacts it again: ask one of them where this node stands.
-            let downed = membership.members.values.filter { $0.node != me && $0.status == .down }.map(\.node)
-            if let peer = (downed + forgotten.keys).randomElement() {
-                await askWhereIStand(peer)
-            }
             // Alone: keep looking, so a restarted seed or a node found later merges in.
-            if !stopped, !discovery.isEmpty { await joinThroughSeeds() }
+            if !discovery.isEmpty { await joinThroughSeeds() }
+            // Every other member is down here. Under timeout downing that is also what a node cut
+            // off on its own concludes of the others, which meanwhile downed *it* and so never
+            // contact it again: now and then, ask one of them where this node stands.
+            let now = clock.now
+            if !stopped, nextAskAt.map({ now >= $0 }) ?? true {
+                let downed = membership.members.values.filter { $0.node != me && $0.status == .down }.map(\.node)
+                if let peer = (downed + forgotten.keys).randomElement() {
+                    await askWhereIStand(peer)
+                    askInterval = min(max(askInterval * 2, settings.gossipInterval), Self.maximumAskInterval)
+                    nextAskAt = now + askInterval
+                }
+            }
             return
         }
+        askInterval = .zero
+        nextAskAt = nil
         let reachable = others.filter { $0.reachability == .reachable }
         // Mostly reachable members; now and then an unreachable one, so a healed partition merges.
         let pool = reachable.isEmpty || Int.random(in: 0..<10) == 0 ? others : reachable
@@ -99,26 +113,36 @@ extension ClusterDaemon {
         }
     }
 
+    /// The longest pause between the questions of a node left alone.
+    static let maximumAskInterval: Duration = .seconds(30)
+
     /// Pull-only gossip with a member this node has downed (or forgotten): it sends only its own
-    /// record, so its verdicts on others do not spread, and takes from the answer only a terminal
-    /// verdict on itself. A node downed there goes down here too once the two can talk again.
+    /// record, so its verdicts on others do not spread, and takes from the answer only a verdict
+    /// that this node is down. A node downed there goes down here too once the two can talk
+    /// again.
     func askWhereIStand(_ node: NodeID) async {
         guard let myself else { return }
         do {
             let remote = try daemon(on: node)
             messagesSent += 1
-            var own = Membership()
-            own.update(myself)
-            let envelope = GossipEnvelope(membership: own, registry: Registry())
+            let envelope = GossipEnvelope(membership: ownRecord(myself), registry: Registry())
             let reply = try await actorSystem.withCallTimeout(settings.probeTimeout * 2) {
                 try await remote.gossip(envelope)
             }
-            guard !stopped, let verdict = reply?.membership[me], verdict.status.isTerminal else { return }
-            log.notice("\(node) answered that this node is \(verdict.status) there")
-            apply(membership.update(verdict))
+            if !stopped, let verdict = reply?.membership[me], verdict.status == .down {
+                log.notice("\(node) answered that this node is down there")
+                apply(membership.update(verdict))
+            }
         } catch {
             log.trace("asking \(node) where this node stands failed: \(error)")
         }
+    }
+
+    /// A membership holding only `member`.
+    func ownRecord(_ member: Member) -> Membership {
+        var own = Membership()
+        own.update(member)
+        return own
     }
 
     /// Tries to join through the addresses discovery gives. A joining node that finds nobody for

@@ -32,6 +32,10 @@ distributed actor ClusterDaemon {
     var discovery = Discovery.none
     var multicast: MulticastDiscovery?
     var failedJoins = 0
+    /// When a node left alone may next ask a downed member where it stands, and the pause after
+    /// that (doubling while the asks tell it nothing, up to ``maximumAskInterval``).
+    var nextAskAt: ContinuousClock.Instant?
+    var askInterval: Duration = .zero
     var loops: [Task<Void, Never>] = []
     var probeOrder: [NodeID] = []
     var stopped = false

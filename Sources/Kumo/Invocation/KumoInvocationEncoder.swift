@@ -78,6 +78,7 @@ public struct KumoInvocationEncoder: DistributedTargetInvocationEncoder {
     /// Turns the recorded arguments into a whole call frame, writing the header into the headroom
     /// when it fits (it nearly always does) and copying otherwise.
     mutating func makeFrame(callID: UInt64, target: UInt32, actor: ActorID.Path, deadlineMillis: UInt64) -> ByteBuffer {
+        assert(deferred.isEmpty, "encodeDeferredArguments() must run before makeFrame")
         var header = ByteBufferAllocator().buffer(capacity: 64)
         let start = header.beginFrame(.call)
         CallMessage.writeHeader(

@@ -54,7 +54,7 @@ public struct KumoResultHandler: DistributedTargetInvocationResultHandler, Senda
     private func send(_ frame: ByteBuffer) {
         // Replies need no order among themselves: a unique key keeps a large reply from holding
         // back the small ones behind it.
-        try? connection.outbox.enqueue(frame, key: Int(truncatingIfNeeded: callID) | Int.min)
+        try? connection.outbox.enqueue(frame, key: Int(truncatingIfNeeded: callID) | Int.min, callOrReply: true)
         connection.callFinished()
     }
 }

@@ -69,10 +69,10 @@ public struct ClusterSettings: Sendable {
     /// writes at a fraction of the sender's CPU. The first message after a quiet spell, and every
     /// call and reply, are written at once. Zero wakes the loop for every message. Default 50 µs.
     public var messageBatchingDelay: Duration
-    /// How many calls and replies made on the node's event loop may wait before they are written.
-    /// Replies to a batch of inbound calls, and calls made by tasks on the
-    /// ``ClusterSystem/executor``, are otherwise written together once the loop has run them
-    /// all; at this many they go out at once, so the peer starts on the first while the rest are
+    /// How many calls and replies may wait in a connection's outbox before one queued on the
+    /// node's event loop writes them out. Replies to a batch of inbound calls, and calls made by
+    /// tasks on the ``ClusterSystem/executor``, are otherwise written together once the loop has
+    /// run them all; at this many they go out at once, so the peer starts on the first while the rest are
     /// still being made, and the two nodes work at the same time instead of in turns. Each piece
     /// costs a write system call. With 64 callers between two processes, 16 gives a third more
     /// calls per second than writing once per turn (docs/benchmarks.md). Default 16.

@@ -40,14 +40,16 @@ extension ClusterSystem {
     private func send(_ invocation: inout InvocationEncoder, to id: ActorID, target: RemoteCallTarget) async throws
         -> ReplyMessage
     {
+        let connection = try await connection(to: id.node)
+        var now = NIODeadline.now()
+        let deadline = Self.callDeadline ?? now + TimeAmount(settings.callTimeout)
         if invocation.hasDeferredArguments {
             // Large arguments are copied at low priority, off the caller's executor (which may be
-            // the event loop), so small calls keep moving meanwhile.
+            // the event loop), so small calls keep moving meanwhile. The copy counts against the
+            // call's deadline.
             try await withTaskExecutorPreference(BulkExecutor.shared) { try invocation.encodeDeferredArguments() }
+            now = NIODeadline.now()
         }
-        let connection = try await connection(to: id.node)
-        let now = NIODeadline.now()
-        let deadline = Self.callDeadline ?? now + TimeAmount(settings.callTimeout)
         guard deadline > now else {
             throw ClusterError(.timeout, "the deadline for \(target) passed before it was sent", node: id.node)
         }

@@ -79,7 +79,7 @@ final class Connection: Sendable, CustomStringConvertible {
                 }
                 if let armAt { armSweep(at: armAt) }
                 do {
-                    try outbox.enqueue(frame, key: orderingKey)
+                    try outbox.enqueue(frame, key: orderingKey, callOrReply: true)
                 } catch {
                     if let pending = calls.withLock({ $0.entries.removeValue(forKey: id) }) {
                         pending.continuation.resume(throwing: error)

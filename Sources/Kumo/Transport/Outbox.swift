@@ -6,8 +6,10 @@ import Synchronization
 /// The write side of one connection: it batches small frames into few syscalls and sends large
 /// frames in chunks, interleaved with small ones.
 ///
-/// Any thread may enqueue; the writing itself happens on the connection's event loop, once per
-/// loop tick however many frames arrived, so a burst of small messages costs one `writev`.
+/// Any thread may enqueue; the writing itself happens on the connection's event loop, at the end
+/// of the loop's turn however many frames arrived, so a burst of small messages costs one
+/// `writev` — or sooner for calls and replies queued on the loop, once `flushThreshold` of them
+/// wait, so a long burst leaves in pieces.
 /// A frame above `chunkSize` is cut into chunk frames, written in rounds of ``chunksPerRound``,
 /// at most ``roundsInFlight`` rounds at a time; frames enqueued meanwhile are written before the next round, so a large
 /// message delays a small one by at most one round. Frames with the same ordering key as a large
@@ -140,13 +142,14 @@ final class Outbox: Sendable {
     }
 
     /// Enqueues one whole frame. Frames with equal `key` are written in the order enqueued.
-    func enqueue(_ frame: ByteBuffer, key: Int = 0) throws(ClusterError) {
+    /// A `callOrReply` counts towards the flush threshold.
+    func enqueue(_ frame: ByteBuffer, key: Int = 0, callOrReply: Bool = false) throws(ClusterError) {
         let (schedule, queued) = try state.withLock { state throws(ClusterError) -> (Bool, Int) in
             if let failure = state.failure { throw failure }
-            state.framesQueued += 1
+            if callOrReply { state.framesQueued += 1 }
             return (insert(frame, key: key, into: &state), state.framesQueued)
         }
-        if queued >= flushThreshold, channel.eventLoop.inEventLoop {
+        if callOrReply, queued >= flushThreshold, channel.eventLoop.inEventLoop {
             // A burst made on the loop (replies to a batch of calls) leaves in pieces, so the peer
             // starts on the first while the rest are still being made.
             flush()
