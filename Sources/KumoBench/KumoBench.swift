@@ -40,4 +40,7 @@ struct CommonOptions: ParsableArguments {
 
     @Option(help: "ClusterSettings.chunkSize of both nodes, in KiB.")
     var chunkKib = ClusterSettings(secret: "-").chunkSize >> 10
+
+    @Option(help: "ClusterSettings.messageBatchingDelay of both nodes, in microseconds.")
+    var messageBatchingMicroseconds = Int(ClusterSettings(secret: "-").messageBatchingDelay / .microseconds(1))
 }

@@ -32,6 +32,9 @@ struct PeerCommand: AsyncParsableCommand {
     @Option(help: "ClusterSettings.chunkSize in KiB.")
     var chunkKib = ClusterSettings(secret: "-").chunkSize >> 10
 
+    @Option(help: "ClusterSettings.messageBatchingDelay in microseconds.")
+    var messageBatchingMicroseconds = Int(ClusterSettings(secret: "-").messageBatchingDelay / .microseconds(1))
+
     func run() async throws {
         if cpu >= 0 { pinProcess(toCPU: cpu) }
         switch mode {
@@ -46,6 +49,7 @@ struct PeerCommand: AsyncParsableCommand {
             settings.callFlushThreshold = callFlushThreshold
             settings.socketBufferSize = socketBufferKib == 0 ? nil : socketBufferKib << 10
             settings.chunkSize = chunkKib << 10
+            settings.messageBatchingDelay = .microseconds(messageBatchingMicroseconds)
             let system = try await ClusterSystem(settings: settings)
             let target = system.withActorName("bench") { BenchTarget(actorSystem: system) }
             print("kumo-bench peer ready: \(system.node.address.port) \(system.node.incarnation)")

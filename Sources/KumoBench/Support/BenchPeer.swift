@@ -22,6 +22,7 @@ struct BenchPeer {
                 "--busy-poll-microseconds", "\(options.busyPollMicroseconds)",
                 "--call-flush-threshold", "\(options.callFlushThreshold)",
                 "--socket-buffer-kib", "\(options.socketBufferKib)", "--chunk-kib", "\(options.chunkKib)",
+                "--message-batching-microseconds", "\(options.messageBatchingMicroseconds)",
             ],
             readyPrefix: "kumo-bench peer ready: ")
         let parts = process.readyLine.split(separator: " ")
@@ -36,6 +37,7 @@ struct BenchPeer {
         settings.callFlushThreshold = options.callFlushThreshold
         settings.socketBufferSize = options.socketBufferKib == 0 ? nil : options.socketBufferKib << 10
         settings.chunkSize = options.chunkKib << 10
+        settings.messageBatchingDelay = .microseconds(options.messageBatchingMicroseconds)
         let system = try await ClusterSystem(settings: settings)
         let node = NodeID(address: NodeAddress(host: "127.0.0.1", port: port), incarnation: incarnation)
         _ = try await system.connect(to: node.address)
