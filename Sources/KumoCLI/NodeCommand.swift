@@ -36,7 +36,7 @@ struct NodeOptions: ParsableArguments {
     @Option(help: "Microseconds the event loop keeps polling after I/O before it sleeps (default 0: off).")
     var busyPollMicroseconds: Int?
 
-    @Option(help: "Microseconds a stream of one-way messages may wait to share a write (default 50).")
+    @Option(help: "Microseconds a stream of one-way messages may wait to share a write (default 100).")
     var messageBatchingMicroseconds: Int?
 
     @Option(help: "Calls and replies made on the event loop that are written at once, without waiting for the loop's turn to end (default 16).")
