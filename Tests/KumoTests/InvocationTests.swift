@@ -76,6 +76,19 @@ struct InvocationTests {
         }
     }
 
+    @Test("a large result is encoded on the bulk executor")
+    func largeResultOnBulkThreads() async throws {
+        try await withLocalCluster(nodes: 2) { nodes in
+            let probe = Probe(actorSystem: nodes[0])
+            let remote = try Probe.resolve(id: probe.id, using: nodes[1])
+            // A small argument, so only the result's encoding can use the bulk threads (other
+            // tests running meanwhile may add to the count, never take from it).
+            let before = BulkExecutor.shared.jobsRun.load(ordering: .relaxed)
+            #expect(try await remote.text(400_000).count == 400_000)
+            #expect(BulkExecutor.shared.jobsRun.load(ordering: .relaxed) > before)
+        }
+    }
+
     @Test("size hints: arrays of bytes and numbers and strings report their size; other values report none")
     func sizeHints() {
         #expect(EncodedSizeHint.of([UInt8](repeating: 0, count: 300)) == 300)

@@ -1,5 +1,6 @@
 import NIOCore
 import NIOPosix
+import Synchronization
 
 #if canImport(Glibc)
 import Glibc
@@ -23,6 +24,8 @@ final class BulkExecutor: TaskExecutor, Sendable {
     static let shared = BulkExecutor(threads: max(2, System.coreCount))
 
     private let group: MultiThreadedEventLoopGroup
+    /// Jobs run here so far (tests check that large values take this path).
+    let jobsRun = Atomic<Int>(0)
 
     private init(threads: Int) {
         group = MultiThreadedEventLoopGroup(numberOfThreads: threads)
@@ -40,6 +43,7 @@ final class BulkExecutor: TaskExecutor, Sendable {
 
     func enqueue(_ job: consuming ExecutorJob) {
         let job = UnownedJob(job)
+        jobsRun.add(1, ordering: .relaxed)
         group.next().execute {
             job.runSynchronously(on: self.asUnownedTaskExecutor())
         }
