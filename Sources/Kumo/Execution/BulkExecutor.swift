@@ -15,6 +15,10 @@ import Glibc
 /// (several milliseconds) at a time, and small calls wait that long. At a lower priority the copy
 /// runs when the loop does not need the CPU and yields it as soon as the loop does.
 ///
+/// Nice 5, not lower: a thread at nice 10 gets a tenth of a CPU against one busy normal thread,
+/// so on a loaded machine a large call crawled (a test suite under load ran past 10 s deadlines);
+/// at nice 5 it keeps about a quarter, and small calls fared no worse in `kumo-bench bulk`.
+///
 /// The whole call runs here, not only the decoding: an actor with the default executor runs a
 /// task's code on the executor the task prefers, so the method and the encoding of its result
 /// run at this priority too (an actor with its own executor still runs the method there). The
@@ -32,10 +36,10 @@ final class BulkExecutor: TaskExecutor, Sendable {
         #if os(Linux)
         for loop in group.makeIterator() {
             loop.execute {
-                // Nice 10 for this thread: on Linux the nice value belongs to a thread, and
+                // Nice 5 for this thread: on Linux the nice value belongs to a thread, and
                 // PRIO_PROCESS with 0 names the calling one. Raising one's own nice value needs no
                 // privilege; if it fails the thread simply stays at normal priority.
-                _ = setpriority(__priority_which_t(PRIO_PROCESS.rawValue), 0, 10)
+                _ = setpriority(__priority_which_t(PRIO_PROCESS.rawValue), 0, 5)
             }
         }
         #endif
