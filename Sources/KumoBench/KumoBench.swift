@@ -43,4 +43,13 @@ struct CommonOptions: ParsableArguments {
 
     @Option(help: "ClusterSettings.messageBatchingDelay of both nodes, in microseconds.")
     var messageBatchingMicroseconds = Int(ClusterSettings(secret: "-").messageBatchingDelay / .microseconds(1))
+
+    func validate() throws {
+        guard runs >= 1 else { throw ValidationError("--runs must be at least 1") }
+        guard chunkKib >= 1 else { throw ValidationError("--chunk-kib must be at least 1") }
+        guard socketBufferKib >= 0, busyPollMicroseconds >= 0, messageBatchingMicroseconds >= 0 else {
+            throw ValidationError("--socket-buffer-kib, --busy-poll-microseconds and --message-batching-microseconds must not be negative")
+        }
+        guard callFlushThreshold >= 1 else { throw ValidationError("--call-flush-threshold must be at least 1") }
+    }
 }
