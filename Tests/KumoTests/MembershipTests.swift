@@ -12,10 +12,14 @@ struct MembershipTests {
     func joinAndConverge() async throws {
         let cluster = try await TestCluster.start(nodes: 4)
         try await cluster.waitForConvergence()
-        for node in cluster.nodes {
+        for (index, node) in cluster.nodes.enumerated() {
             let members = await node.members()
             #expect(Set(members.map(\.node)) == Set(cluster.nodes.map(\.node)))
-            #expect(members.allSatisfy { $0.status == .up && $0.reachability == .reachable })
+            #expect(members.allSatisfy { $0.status == .up })
+            // A probe answered late on a loaded machine may flag a member unreachable for a moment.
+            try await cluster.waitUntil(node: index, "every member reachable") {
+                $0.allSatisfy { $0.reachability == .reachable }
+            }
         }
         await cluster.shutdown()
     }

@@ -55,6 +55,12 @@ final class Tracked: Codable, Sendable {
     }
 }
 
+/// A generous call deadline for tests that move tens of megabytes: they test what arrives, not
+/// how fast, and a loaded test machine (or a debug build) may take seconds over it.
+@Sendable func slowMachine(_ index: Int, _ settings: inout ClusterSettings) {
+    settings.callTimeout = .seconds(60)
+}
+
 @Suite("Remote calls between nodes in one process", .timeLimit(.minutes(2)))
 struct RemoteCallTests {
     @Test("a distributed func returns its value across nodes")
@@ -104,7 +110,7 @@ struct RemoteCallTests {
 
     @Test("a large array travels in chunks and arrives whole")
     func largeArray() async throws {
-        try await withLocalCluster(nodes: 2) { nodes in
+        try await withLocalCluster(nodes: 2, configure: slowMachine) { nodes in
             let recorder = Recorder(actorSystem: nodes[0])
             let remote = try Recorder.resolve(id: recorder.id, using: nodes[1])
             // Past 16 MiB, where NIO would copy a slice: the chunks are sent as views instead,
@@ -118,7 +124,7 @@ struct RemoteCallTests {
 
     @Test("large arguments of several kinds, between small ones, and large results arrive whole and in place")
     func largeMixedArguments() async throws {
-        try await withLocalCluster(nodes: 2) { nodes in
+        try await withLocalCluster(nodes: 2, configure: slowMachine) { nodes in
             let probe = Probe(actorSystem: nodes[0])
             // Called from the loop executor too: the large encodes must leave it and come back.
             let remote = try Probe.resolve(id: probe.id, using: nodes[1])
@@ -135,7 +141,7 @@ struct RemoteCallTests {
     @Test("socket buffers: a bounded size and the kernel's autotuning both carry large calls; a nonsense size is refused")
     func socketBuffers() async throws {
         for size in [64 << 10, nil] as [Int?] {
-            try await withLocalCluster(nodes: 2, configure: { _, settings in settings.socketBufferSize = size }) { nodes in
+            try await withLocalCluster(nodes: 2, configure: { index, settings in slowMachine(index, &settings); settings.socketBufferSize = size }) { nodes in
                 let recorder = Recorder(actorSystem: nodes[0])
                 let remote = try Recorder.resolve(id: recorder.id, using: nodes[1])
                 let bytes = [UInt8](repeating: 7, count: 3 << 20)
@@ -180,7 +186,7 @@ struct RemoteCallTests {
 
     @Test("small calls keep flowing while a large argument is in transit")
     func noHeadOfLineBlocking() async throws {
-        try await withLocalCluster(nodes: 2) { nodes in
+        try await withLocalCluster(nodes: 2, configure: slowMachine) { nodes in
             let recorder = Recorder(actorSystem: nodes[0])
             let greeter = Greeter(actorSystem: nodes[0])
             let remoteRecorder = try Recorder.resolve(id: recorder.id, using: nodes[1])

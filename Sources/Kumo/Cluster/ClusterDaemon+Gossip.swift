@@ -79,13 +79,18 @@ extension ClusterDaemon {
             if !discovery.isEmpty { await joinThroughSeeds() }
             // Every other member is down here. Under timeout downing that is also what a node cut
             // off on its own concludes of the others, which meanwhile downed *it* and so never
-            // contact it again: now and then, ask one of them where this node stands.
+            // contact it again: now and then, ask one of them where this node stands. While the
+            // asks fail (the partition may heal any moment) it asks every second; once they are
+            // answered without a verdict, ever more rarely.
             let now = clock.now
             if !stopped, nextAskAt.map({ now >= $0 }) ?? true {
                 let downed = membership.members.values.filter { $0.node != me && $0.status == .down }.map(\.node)
                 if let peer = (downed + forgotten.keys).randomElement() {
-                    await askWhereIStand(peer)
-                    askInterval = min(max(askInterval * 2, settings.gossipInterval), Self.maximumAskInterval)
+                    if await askWhereIStand(peer) {
+                        askInterval = min(max(askInterval * 2, Self.failedAskInterval), Self.maximumAskInterval)
+                    } else {
+                        askInterval = Self.failedAskInterval
+                    }
                     nextAskAt = now + askInterval
                 }
             }
@@ -115,13 +120,15 @@ extension ClusterDaemon {
 
     /// The longest pause between the questions of a node left alone.
     static let maximumAskInterval: Duration = .seconds(30)
+    /// The pause after a question that got no answer.
+    static let failedAskInterval: Duration = .seconds(1)
 
     /// Pull-only gossip with a member this node has downed (or forgotten): it sends only its own
     /// record, so its verdicts on others do not spread, and takes from the answer only a verdict
     /// that this node is down. A node downed there goes down here too once the two can talk
-    /// again.
-    func askWhereIStand(_ node: NodeID) async {
-        guard let myself else { return }
+    /// again. Returns whether the member answered.
+    func askWhereIStand(_ node: NodeID) async -> Bool {
+        guard let myself else { return false }
         do {
             let remote = try daemon(on: node)
             messagesSent += 1
@@ -133,8 +140,10 @@ extension ClusterDaemon {
                 log.notice("\(node) answered that this node is down there")
                 apply(membership.update(verdict))
             }
+            return true
         } catch {
             log.trace("asking \(node) where this node stands failed: \(error)")
+            return false
         }
     }
 
