@@ -29,27 +29,9 @@ struct CommonOptions: ParsableArguments {
     @Option(help: "How many times to run the scenario (each run prints its own line).")
     var runs = 1
 
-    @Option(help: "ClusterSettings.busyPollWindow of both nodes, in microseconds (0: off).")
-    var busyPollMicroseconds = 0
-
-    @Option(help: "ClusterSettings.callFlushThreshold of both nodes (calls and replies written at once).")
-    var callFlushThreshold = ClusterSettings(secret: "-").callFlushThreshold
-
-    @Option(help: "ClusterSettings.socketBufferSize of both nodes, in KiB (0: the kernel's autotuning).")
-    var socketBufferKib = (ClusterSettings(secret: "-").socketBufferSize ?? 0) >> 10
-
-    @Option(help: "ClusterSettings.chunkSize of both nodes, in KiB.")
-    var chunkKib = ClusterSettings(secret: "-").chunkSize >> 10
-
-    @Option(help: "ClusterSettings.messageBatchingDelay of both nodes, in microseconds.")
-    var messageBatchingMicroseconds = Int(ClusterSettings(secret: "-").messageBatchingDelay / .microseconds(1))
+    @OptionGroup var transport: TransportOptions
 
     func validate() throws {
         guard runs >= 1 else { throw ValidationError("--runs must be at least 1") }
-        guard chunkKib >= 1 else { throw ValidationError("--chunk-kib must be at least 1") }
-        guard socketBufferKib >= 0, busyPollMicroseconds >= 0, messageBatchingMicroseconds >= 0 else {
-            throw ValidationError("--socket-buffer-kib, --busy-poll-microseconds and --message-batching-microseconds must not be negative")
-        }
-        guard callFlushThreshold >= 1 else { throw ValidationError("--call-flush-threshold must be at least 1") }
     }
 }

@@ -20,20 +20,7 @@ struct PeerCommand: AsyncParsableCommand {
     @Option(help: "Cluster secret.")
     var secret: String = "kumo-bench"
 
-    @Option(help: "ClusterSettings.busyPollWindow, in microseconds.")
-    var busyPollMicroseconds = 0
-
-    @Option(help: "ClusterSettings.callFlushThreshold.")
-    var callFlushThreshold = ClusterSettings(secret: "-").callFlushThreshold
-
-    @Option(help: "ClusterSettings.socketBufferSize in KiB (0: the kernel's autotuning).")
-    var socketBufferKib = (ClusterSettings(secret: "-").socketBufferSize ?? 0) >> 10
-
-    @Option(help: "ClusterSettings.chunkSize in KiB.")
-    var chunkKib = ClusterSettings(secret: "-").chunkSize >> 10
-
-    @Option(help: "ClusterSettings.messageBatchingDelay in microseconds.")
-    var messageBatchingMicroseconds = Int(ClusterSettings(secret: "-").messageBatchingDelay / .microseconds(1))
+    @OptionGroup var transport: TransportOptions
 
     func run() async throws {
         if cpu >= 0 { pinProcess(toCPU: cpu) }
@@ -45,11 +32,7 @@ struct PeerCommand: AsyncParsableCommand {
             var logger = Logger(label: "kumo")
             logger.logLevel = .error
             settings.logger = logger
-            settings.busyPollWindow = .microseconds(busyPollMicroseconds)
-            settings.callFlushThreshold = callFlushThreshold
-            settings.socketBufferSize = socketBufferKib == 0 ? nil : socketBufferKib << 10
-            settings.chunkSize = chunkKib << 10
-            settings.messageBatchingDelay = .microseconds(messageBatchingMicroseconds)
+            transport.apply(to: &settings)
             let system = try await ClusterSystem(settings: settings)
             let target = system.withActorName("bench") { BenchTarget(actorSystem: system) }
             print("kumo-bench peer ready: \(system.node.address.port) \(system.node.incarnation)")

@@ -17,13 +17,7 @@ struct BenchPeer {
         let secret = "bench-" + String(UInt64.random(in: 1...UInt64.max), radix: 36)
         let process = try await ChildProcess.launch(
             executable: siblingExecutable(named: "kumo-bench"),
-            arguments: [
-                "peer", "--mode", "kumo", "--cpu=\(pin ? 1 : -1)", "--secret", secret,
-                "--busy-poll-microseconds", "\(options.busyPollMicroseconds)",
-                "--call-flush-threshold", "\(options.callFlushThreshold)",
-                "--socket-buffer-kib", "\(options.socketBufferKib)", "--chunk-kib", "\(options.chunkKib)",
-                "--message-batching-microseconds", "\(options.messageBatchingMicroseconds)",
-            ],
+            arguments: ["peer", "--mode", "kumo", "--cpu=\(pin ? 1 : -1)", "--secret", secret] + options.transport.arguments,
             readyPrefix: "kumo-bench peer ready: ")
         let parts = process.readyLine.split(separator: " ")
         guard parts.count == 2, let port = Int(parts[0]), let incarnation = UInt64(parts[1]) else {
@@ -33,11 +27,7 @@ struct BenchPeer {
         var logger = Logger(label: "kumo")
         logger.logLevel = .error
         settings.logger = logger
-        settings.busyPollWindow = .microseconds(options.busyPollMicroseconds)
-        settings.callFlushThreshold = options.callFlushThreshold
-        settings.socketBufferSize = options.socketBufferKib == 0 ? nil : options.socketBufferKib << 10
-        settings.chunkSize = options.chunkKib << 10
-        settings.messageBatchingDelay = .microseconds(options.messageBatchingMicroseconds)
+        options.transport.apply(to: &settings)
         let system = try await ClusterSystem(settings: settings)
         let node = NodeID(address: NodeAddress(host: "127.0.0.1", port: port), incarnation: incarnation)
         _ = try await system.connect(to: node.address)
