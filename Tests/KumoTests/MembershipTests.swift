@@ -115,10 +115,7 @@ struct MembershipTests {
         cluster.partition([2], from: [0, 1])
         try await cluster.waitUntil(node: 0, "node2 down") { $0.first { $0.node == outcast.node }?.status == .down }
         cluster.heal()
-        let clock = ContinuousClock()
-        let end = clock.now + .seconds(10)
-        while !outcast.isDowned && clock.now < end { try await Task.sleep(for: .milliseconds(50)) }
-        #expect(outcast.isDowned, "node2 hears the others' verdict once the partition heals")
+        try await waitFor("node2 hears the others' verdict once the partition heals") { outcast.isDowned }
         try await Task.sleep(for: .milliseconds(500))
         #expect(await cluster.nodes[0].members().first { $0.node == outcast.node }?.status == .down)
         await cluster.shutdown()
@@ -138,10 +135,7 @@ struct MembershipTests {
         }
         try await cluster.waitUntil(node: 0, "node2 down") { $0.first { $0.node == outcast.node }?.status == .down }
         cluster.heal()
-        let clock = ContinuousClock()
-        let end = clock.now + .seconds(10)
-        while !outcast.isDowned && clock.now < end { try await Task.sleep(for: .milliseconds(50)) }
-        #expect(outcast.isDowned, "node2, alone in its own view, never learned that the others downed it")
+        try await waitFor("node2, alone in its own view, never learned that the others downed it") { outcast.isDowned }
         // It asked without telling: its verdicts on node0 and node1 did not spread.
         try await Task.sleep(for: .milliseconds(500))
         let view = await cluster.nodes[0].members()
@@ -164,10 +158,7 @@ struct MembershipTests {
         // Both ask where they stand; only the higher address is told it is down.
         let (low, high) = cluster.nodes[0].node.address < cluster.nodes[1].node.address
             ? (cluster.nodes[0], cluster.nodes[1]) : (cluster.nodes[1], cluster.nodes[0])
-        let clock = ContinuousClock()
-        let end = clock.now + .seconds(10)
-        while !high.isDowned && clock.now < end { try await Task.sleep(for: .milliseconds(50)) }
-        #expect(high.isDowned, "the node with the higher address never learned it is down")
+        try await waitFor("the node with the higher address never learned it is down") { high.isDowned }
         try await Task.sleep(for: .seconds(1))
         #expect(!low.isDowned, "both nodes went down")
         await cluster.shutdown()
@@ -266,12 +257,14 @@ struct ClusterServicesTests {
 }
 
 /// Polls `condition` every 20 ms for up to `timeout`.
-func waitFor(timeout: Duration = .seconds(10), _ condition: () async -> Bool) async throws {
+func waitFor(
+    _ what: String = "condition not met", timeout: Duration = .seconds(10), _ condition: () async -> Bool
+) async throws {
     let clock = ContinuousClock()
     let end = clock.now + timeout
     while clock.now < end {
         if await condition() { return }
         try await Task.sleep(for: .milliseconds(20))
     }
-    Issue.record("condition not met within \(timeout)")
+    Issue.record("\(what) (waited \(timeout))")
 }

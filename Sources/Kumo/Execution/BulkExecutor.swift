@@ -7,7 +7,7 @@ import Glibc
 #endif
 
 /// Where large values are copied: inbound calls with large arguments, and the encoding of large
-/// arguments and results (see ``EncodedSizeHint``). A few threads per process, below normal
+/// arguments and results (see `EncodedSizeHint` in KumoCore). A few threads per process, below normal
 /// priority.
 ///
 /// Encoding or decoding a large value copies it (tens of milliseconds for tens of megabytes). On a CPU

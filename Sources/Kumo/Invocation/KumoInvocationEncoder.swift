@@ -6,7 +6,7 @@ import NIOCore
 ///
 /// Arguments are encoded straight into the buffer that becomes the call frame: the encoder leaves
 /// room at the front for the frame header, so the call is sent without copying its arguments.
-/// An argument known to be large (see ``EncodedSizeHint``), and every argument after it, is
+/// An argument known to be large (see `EncodedSizeHint` in KumoCore), and every argument after it, is
 /// encoded later, on the ``BulkExecutor``, just before the call is sent.
 public struct KumoInvocationEncoder: DistributedTargetInvocationEncoder {
     public typealias SerializationRequirement = any Codable

@@ -129,18 +129,7 @@ final class BinaryEncoderState {
 
     /// A sensible starting capacity for encoding `value` into a fresh buffer.
     static func initialCapacity<T: Encodable>(for value: T) -> Int {
-        switch CoderPrimitiveKind.of(T.self) {
-        case .byteArray:
-            return unsafeBitCast(value, to: [UInt8].self).count + CoderVarint.maxLength
-        case .data:
-            return unsafeBitCast(value, to: Data.self).count + CoderVarint.maxLength
-        case .contiguousByteArray:
-            return unsafeBitCast(value, to: ContiguousArray<UInt8>.self).count + CoderVarint.maxLength
-        case .string:
-            return unsafeBitCast(value, to: String.self).utf8.count + CoderVarint.maxLength
-        default:
-            return 256
-        }
+        EncodedSizeHint.of(value).map { $0 + CoderVarint.maxLength } ?? 256
     }
 
     // MARK: Top level and value entry
