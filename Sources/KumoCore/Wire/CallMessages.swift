@@ -1,11 +1,5 @@
 import NIOCore
 
-/// The body of a `call` frame, parsed: everything before the arguments, plus the arguments as
-/// slices of the frame (no copy).
-///
-/// Layout: `callID varint | flags u8 | target varint | actorPath | deadlineMillis varint |
-/// substitutionCount varint | substitution* string | argumentCount varint |
-/// argument* (u32 big-endian length, bytes)`.
 /// The encoded arguments of a call as they lie in its frame: each one a `UInt32` length and its
 /// bytes. Iterating yields each argument's bytes as a slice, with no allocation.
 public struct CallArguments: Sendable, Sequence {
@@ -37,6 +31,12 @@ public struct CallArguments: Sendable, Sequence {
     }
 }
 
+/// The body of a `call` frame, parsed: everything before the arguments, plus the arguments as
+/// slices of the frame (no copy).
+///
+/// Layout: `callID varint | flags u8 | target varint | actorPath | deadlineMillis varint |
+/// substitutionCount varint | substitution* string | argumentCount varint |
+/// argument* (u32 big-endian length, bytes)`.
 public struct CallMessage: Sendable {
     /// Flags of a call.
     public struct Flags: OptionSet, Sendable, Hashable {
