@@ -7,18 +7,22 @@ import Testing
 
 struct SentShape: Codable, Sendable { var name: String; var age: String }
 struct ExpectedShape: Codable, Sendable { var name: String; var age: Int }
+struct Blob: Codable, Sendable, Equatable { var name: String; var bytes: [UInt8]; var small: [UInt8] }
 
 @Suite("Invocation encoding and decoding", .timeLimit(.minutes(1)))
 struct InvocationTests {
     /// Builds the call frame a caller would send, and parses it as the receiver does.
     func roundTrip(_ encoder: inout KumoInvocationEncoder) throws -> CallMessage {
-        var frame = encoder.makeFrame(callID: 7, target: 3, actor: .name("probe"), deadlineMillis: 1500)
-        var parser = FrameParser(maxFrameSize: 1 << 20)
-        parser.append(frame)
-        let parsed = try #require(try parser.next())
+        let frame = encoder.makeFrame(callID: 7, target: 3, actor: .name("probe"), deadlineMillis: 1500)
+        var parser = FrameParser(maxFrameSize: 1 << 26)
+        parser.append(frame.flattened())
+        var parsed = try #require(try parser.next())
+        #expect(parser.bufferedBytes == 0)
+        if parsed.kind == .attached { parsed = try AttachedFrame.unpack(body: parsed.body) }
         #expect(parsed.kind == .call)
-        frame.moveReaderIndex(forwardBy: frame.readableBytes)
-        return try CallMessage(body: parsed.body)
+        var call = try CallMessage(body: parsed.body)
+        call.attachments = parsed.attachments
+        return call
     }
 
     @Test("a call frame carries id, target, actor, deadline, substitutions and arguments")
@@ -51,8 +55,9 @@ struct InvocationTests {
             try encoder.recordArgument(RemoteCallArgument(label: nil, name: "bytes", value: [UInt8](repeating: 1, count: 100_000)))
             let before = encoder.buffer.readerIndex
             let frame = encoder.makeFrame(callID: 1, target: 1, actor: .number(9), deadlineMillis: 0)
-            #expect(frame.readerIndex < before)
-            #expect(frame.readerIndex > 0)
+            #expect(frame.attachments.isEmpty)
+            #expect(frame.head.readerIndex < before)
+            #expect(frame.head.readerIndex > 0)
         }
     }
 
@@ -60,19 +65,45 @@ struct InvocationTests {
     func deferredArguments() async throws {
         try await withLocalCluster(nodes: 1) { nodes in
             var encoder = KumoInvocationEncoder(bulkThreshold: 1000)
-            let large = (0..<5000).map { UInt8(truncatingIfNeeded: $0 &* 7) }
+            let large = (0..<700).map { Double($0) * 1.5 }
+            let bytes = (0..<5000).map { UInt8(truncatingIfNeeded: $0 &* 7) }
             try encoder.recordArgument(RemoteCallArgument(label: nil, name: "a", value: 1))
             try encoder.recordArgument(RemoteCallArgument(label: nil, name: "b", value: large))
-            try encoder.recordArgument(RemoteCallArgument(label: nil, name: "c", value: "after"))
+            try encoder.recordArgument(RemoteCallArgument(label: nil, name: "c", value: bytes))
+            try encoder.recordArgument(RemoteCallArgument(label: nil, name: "d", value: "after"))
             #expect(encoder.hasDeferredArguments)
             try await withTaskExecutorPreference(BulkExecutor.shared) { try encoder.encodeDeferredArguments() }
             #expect(!encoder.hasDeferredArguments)
             let call = try roundTrip(&encoder)
-            #expect(call.arguments.count == 3)
+            #expect(call.arguments.count == 4)
+            #expect(call.attachments == [bytes])
             var decoder = KumoInvocationDecoder(system: nodes[0], call: call, target: InboundTarget(name: "Probe.test"))
             #expect(try decoder.decodeNextArgument() as Int == 1)
-            #expect(try decoder.decodeNextArgument() as [UInt8] == large)
+            #expect(try decoder.decodeNextArgument() as [Double] == large)
+            #expect(try decoder.decodeNextArgument() as [UInt8] == bytes)
             #expect(try decoder.decodeNextArgument() as String == "after")
+        }
+    }
+
+    @Test("large byte arrays, at any depth of any argument, become attachments and are not deferred")
+    func attachedArguments() async throws {
+        try await withLocalCluster(nodes: 1) { nodes in
+            var encoder = KumoInvocationEncoder(bulkThreshold: 1000)
+            let first = [UInt8](repeating: 3, count: 4000)
+            let nested = Blob(name: "n", bytes: [UInt8](repeating: 4, count: 2000), small: [1, 2, 3])
+            try encoder.recordArgument(RemoteCallArgument(label: nil, name: "a", value: first))
+            try encoder.recordArgument(RemoteCallArgument(label: nil, name: "b", value: nested))
+            try encoder.recordArgument(RemoteCallArgument(label: nil, name: "c", value: [UInt8](repeating: 5, count: 1000)))
+            #expect(!encoder.hasDeferredArguments)
+            #expect(encoder.attachments.count == 2)
+            // The arguments' encoding holds the small arrays and two references, not the large ones.
+            #expect(encoder.buffer.readableBytes < 1100)
+            let call = try roundTrip(&encoder)
+            #expect(call.attachments.map(\.count) == [4000, 2000])
+            var decoder = KumoInvocationDecoder(system: nodes[0], call: call, target: InboundTarget(name: "Probe.test"))
+            #expect(try decoder.decodeNextArgument() as [UInt8] == first)
+            #expect(try decoder.decodeNextArgument() as Blob == nested)
+            #expect(try decoder.decodeNextArgument() as [UInt8] == [UInt8](repeating: 5, count: 1000))
         }
     }
 
@@ -100,6 +131,9 @@ struct InvocationTests {
         #expect(EncodedSizeHint.of(42) == nil)
         #expect(EncodedSizeHint.of(["a", "b"]) == nil)
         #expect(EncodedSizeHint.of(Optional([UInt8](repeating: 0, count: 3))) == nil)
+        #expect(EncodedSizeHint.of([UInt8](repeating: 0, count: 300), attachingAbove: 299) == 10)
+        #expect(EncodedSizeHint.of([UInt8](repeating: 0, count: 300), attachingAbove: 300) == 300)
+        #expect(EncodedSizeHint.of([Double](repeating: 0, count: 100), attachingAbove: 10) == 800)
         #expect(EncodedSizeHint.exceeds([UInt8](repeating: 0, count: 11), 10))
         #expect(!EncodedSizeHint.exceeds([UInt8](repeating: 0, count: 10), 10))
     }

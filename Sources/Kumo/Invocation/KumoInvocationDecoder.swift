@@ -11,12 +11,15 @@ public struct KumoInvocationDecoder: DistributedTargetInvocationDecoder, Sendabl
     let target: InboundTarget
     var nextArgument = 0
     var arguments: CallArguments.Iterator
+    /// The byte arrays the arguments left out; each is taken by the argument that refers to it.
+    let attachments: BinaryAttachments?
 
     init(system: ClusterSystem, call: CallMessage, target: InboundTarget) {
         self.system = system
         self.call = call
         self.target = target
         self.arguments = call.arguments.makeIterator()
+        self.attachments = call.attachments.isEmpty ? nil : BinaryAttachments(call.attachments)
     }
 
     public mutating func decodeGenericSubstitutions() throws -> [any Any.Type] {
@@ -40,7 +43,7 @@ public struct KumoInvocationDecoder: DistributedTargetInvocationDecoder, Sendabl
                 node: system.node)
         }
         do {
-            return try system.makeDecoder().decode(Argument.self, from: bytes)
+            return try system.makeDecoder().decode(Argument.self, from: bytes, attachments: attachments)
         } catch {
             throw ClusterError(
                 .argumentDecodingFailed,

@@ -6,8 +6,10 @@ import NIOCore
 ///
 /// Arguments are encoded straight into the buffer that becomes the call frame: the encoder leaves
 /// room at the front for the frame header, so the call is sent without copying its arguments.
-/// An argument known to be large (see `EncodedSizeHint` in KumoCore), and every argument after it, is
-/// encoded later, on the ``BulkExecutor``, just before the call is sent.
+/// Byte arrays longer than the bulk threshold, wherever they occur in the arguments, are not
+/// copied at all: they become attachments of the frame (`BinaryAttachments`), sent from their own
+/// storage. Another argument known to be large (see `EncodedSizeHint` in KumoCore), and every
+/// argument after it, is encoded later, on the ``BulkExecutor``, just before the call is sent.
 public struct KumoInvocationEncoder: DistributedTargetInvocationEncoder {
     public typealias SerializationRequirement = any Codable
 
@@ -21,7 +23,9 @@ public struct KumoInvocationEncoder: DistributedTargetInvocationEncoder {
     let bulkThreshold: Int
     /// Encodings of large arguments (and of those after them), in order, waiting for
     /// ``encodeDeferredArguments()``.
-    private var deferred: [(inout ByteBuffer) throws -> Void] = []
+    private var deferred: [(inout ByteBuffer, inout [[UInt8]]) throws -> Void] = []
+    /// The byte arrays the arguments left out, in the order their references were written.
+    var attachments: [[UInt8]] = []
 
     init(bulkThreshold: Int = .max) {
         self.bulkThreshold = bulkThreshold
@@ -36,13 +40,14 @@ public struct KumoInvocationEncoder: DistributedTargetInvocationEncoder {
 
     public mutating func recordArgument<Value: Codable>(_ argument: RemoteCallArgument<Value>) throws {
         argumentCount += 1
-        let size = EncodedSizeHint.of(argument.value) ?? 0
+        let size = EncodedSizeHint.of(argument.value, attachingAbove: bulkThreshold) ?? 0
+        let threshold = bulkThreshold
         if deferred.isEmpty && size <= bulkThreshold {
-            try Self.encode(argument, into: &buffer)
+            try Self.encode(argument, into: &buffer, attachments: &attachments, threshold: threshold)
         } else {
-            deferred.append { buffer in
+            deferred.append { buffer, attachments in
                 buffer.reserveCapacity(minimumWritableBytes: size + 16)
-                try Self.encode(argument, into: &buffer)
+                try Self.encode(argument, into: &buffer, attachments: &attachments, threshold: threshold)
             }
         }
     }
@@ -54,14 +59,18 @@ public struct KumoInvocationEncoder: DistributedTargetInvocationEncoder {
     mutating func encodeDeferredArguments() throws {
         let pending = deferred
         deferred = []
-        for encode in pending { try encode(&buffer) }
+        for encode in pending { try encode(&buffer, &attachments) }
     }
 
-    private static func encode<Value: Codable>(_ argument: RemoteCallArgument<Value>, into buffer: inout ByteBuffer) throws {
+    private static func encode<Value: Codable>(
+        _ argument: RemoteCallArgument<Value>, into buffer: inout ByteBuffer, attachments: inout [[UInt8]], threshold: Int
+    ) throws {
         let lengthIndex = buffer.writerIndex
         buffer.writeInteger(UInt32(0))
         do {
-            try BinaryEncoder().encode(argument.value, into: &buffer)
+            var encoder = BinaryEncoder()
+            encoder.attachmentThreshold = threshold
+            try encoder.encode(argument.value, into: &buffer, attachments: &attachments)
         } catch {
             throw ClusterError(
                 .encodingFailed, "cannot encode argument '\(argument.effectiveLabel)' of type \(Value.self): \(error)")
@@ -75,9 +84,16 @@ public struct KumoInvocationEncoder: DistributedTargetInvocationEncoder {
 
     public mutating func doneRecording() throws {}
 
-    /// Turns the recorded arguments into a whole call frame, writing the header into the headroom
-    /// when it fits (it nearly always does) and copying otherwise.
-    mutating func makeFrame(callID: UInt64, target: UInt32, actor: ActorID.Path, deadlineMillis: UInt64) -> ByteBuffer {
+    /// Turns the recorded arguments into a whole call frame (an attached one when arguments left
+    /// byte arrays out), writing the header into the headroom when it fits (it nearly always
+    /// does) and copying otherwise.
+    mutating func makeFrame(callID: UInt64, target: UInt32, actor: ActorID.Path, deadlineMillis: UInt64) -> OutboundFrame {
+        OutboundFrame.wrapping(
+            makeCallFrame(callID: callID, target: target, actor: actor, deadlineMillis: deadlineMillis),
+            attachments: attachments)
+    }
+
+    private mutating func makeCallFrame(callID: UInt64, target: UInt32, actor: ActorID.Path, deadlineMillis: UInt64) -> ByteBuffer {
         assert(deferred.isEmpty, "encodeDeferredArguments() must run before makeFrame")
         var header = ByteBufferAllocator().buffer(capacity: 64)
         let start = header.beginFrame(.call)

@@ -11,7 +11,8 @@ public struct KumoResultHandler: DistributedTargetInvocationResultHandler, Senda
     let callID: UInt64
 
     public func onReturn<Success: Codable>(value: Success) async throws {
-        if EncodedSizeHint.exceeds(value, system.settings.chunkSize) {
+        let threshold = system.settings.chunkSize
+        if (EncodedSizeHint.of(value, attachingAbove: threshold) ?? 0) > threshold {
             // A large result is copied at low priority, off the event loop (see ``BulkExecutor``).
             await withTaskExecutorPreference(BulkExecutor.shared) { sendResult(value) }
         } else {
@@ -19,18 +20,28 @@ public struct KumoResultHandler: DistributedTargetInvocationResultHandler, Senda
         }
     }
 
+    /// Encodes the result into a reply frame; byte arrays above `chunkSize` in it are not copied
+    /// but sent as attachments.
     private func sendResult<Success: Codable>(_ value: Success) {
         var buffer = ByteBufferAllocator().buffer(capacity: 96)
+        buffer.moveWriterIndex(forwardBy: Self.headroom)
+        buffer.moveReaderIndex(forwardBy: Self.headroom)
         let start = ReplyMessage.begin(callID: callID, status: .value, in: &buffer)
+        var attachments: [[UInt8]] = []
         do {
-            try BinaryEncoder().encode(value, into: &buffer)
+            var encoder = BinaryEncoder()
+            encoder.attachmentThreshold = system.settings.chunkSize
+            try encoder.encode(value, into: &buffer, attachments: &attachments)
         } catch {
             send(error: ClusterError(.encodingFailed, "cannot encode the result \(Success.self): \(describe(error))", node: system.node))
             return
         }
         buffer.endFrame(startedAt: start)
-        send(buffer)
+        send(OutboundFrame.wrapping(buffer, attachments: attachments))
     }
+
+    /// Room left before a reply for the header of an attached frame.
+    private static let headroom = 32
 
     public func onReturnVoid() async throws {
         var buffer = ByteBufferAllocator().buffer(capacity: 16)
@@ -52,6 +63,10 @@ public struct KumoResultHandler: DistributedTargetInvocationResultHandler, Senda
     }
 
     private func send(_ frame: ByteBuffer) {
+        send(OutboundFrame(frame))
+    }
+
+    private func send(_ frame: OutboundFrame) {
         // Replies need no order among themselves: a unique key keeps a large reply from holding
         // back the small ones behind it.
         try? connection.outbox.enqueue(frame, key: Int(truncatingIfNeeded: callID) | Int.min, callOrReply: true)

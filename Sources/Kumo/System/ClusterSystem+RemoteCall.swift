@@ -15,7 +15,9 @@ extension ClusterSystem {
         switch reply.status {
         case .value:
             do {
-                return try makeDecoder().decode(Res.self, from: reply.payload)
+                return try makeDecoder().decode(
+                    Res.self, from: reply.payload,
+                    attachments: reply.attachments.isEmpty ? nil : BinaryAttachments(reply.attachments))
             } catch {
                 throw ClusterError(
                     .resultDecodingFailed, "cannot decode the result of \(target) as \(Res.self): \(describe(error))",

@@ -56,8 +56,8 @@ final class Connection: Sendable, CustomStringConvertible {
     }
 
     /// Sends a call frame and waits for its reply, its deadline, cancellation or the connection's end.
-    func call(_ frame: ByteBuffer, id: UInt64, deadline: NIODeadline, orderingKey: Int) async throws -> ReplyMessage {
-        try await outbox.waitForCapacity(for: frame.readableBytes, deadline: deadline)
+    func call(_ frame: OutboundFrame, id: UInt64, deadline: NIODeadline, orderingKey: Int) async throws -> ReplyMessage {
+        try await outbox.waitForCapacity(for: frame.size, deadline: deadline)
         return try await withTaskCancellationHandler {
             try await withUnsafeThrowingContinuation { (continuation: UnsafeContinuation<ReplyMessage, any Error>) in
                 let (failure, armAt): (ClusterError?, NIODeadline?) = calls.withLock { calls in

@@ -129,13 +129,16 @@ final class ConnectionHandler: ChannelInboundHandler {
     private func handleEstablished(_ frame: Frame, connection: Connection, context: ChannelHandlerContext) throws {
         switch frame.kind {
         case .call:
-            let call = try CallMessage(body: frame.body)
+            var call = try CallMessage(body: frame.body)
+            call.attachments = frame.attachments
             guard let target = targets[call.target] else {
                 throw WireError(.malformed, "call uses target id \(call.target), which was never defined")
             }
             system.dispatch(call, target: target, from: connection)
         case .reply:
-            connection.complete(try ReplyMessage(body: frame.body))
+            var reply = try ReplyMessage(body: frame.body)
+            reply.attachments = frame.attachments
+            connection.complete(reply)
         case .message:
             let message = try PortMessage(body: frame.body)
             system.deliver(message, from: connection)
@@ -147,6 +150,10 @@ final class ConnectionHandler: ChannelInboundHandler {
             targets[definition.id] = InboundTarget(name: definition.name)
         case .chunk:
             throw WireError(.malformed, "chunks may not be nested")
+        case .attached:
+            // A frame with attachments small enough to come whole (large ones come in chunks
+            // and are unpacked by the reassembler).
+            try handleEstablished(try AttachedFrame.unpack(body: frame.body), connection: connection, context: context)
         case .ping:
             var pong = ByteBuffer()
             let start = pong.beginFrame(.pong)

@@ -22,13 +22,75 @@ final class Outbox: Sendable {
     /// so large frames stream without stalls while small frames wait for at most this many rounds.
     static let roundsInFlight = 2
 
+    /// A frame above `chunkSize`, sent a chunk at a time: its head's bytes as views, then its
+    /// attachments' bytes copied a chunk at a time into chunk buffers.
     private struct LargeFrame {
         var stream: UInt64
-        var remaining: ByteBuffer
+        /// The head's bytes not yet sent.
+        var head: ByteBuffer
+        var attachments: [[UInt8]]
+        /// The attachment being sent, and how far.
+        var attachment = 0
+        var offset = 0
         var total: Int
+        /// Bytes not yet sent.
+        var remaining: Int
         var key: Int
-        var followers: [ByteBuffer] = []
+        var followers: [OutboundFrame] = []
         var sentFirst = false
+
+        init(stream: UInt64, frame: OutboundFrame, key: Int, followers: [OutboundFrame] = []) {
+            self.stream = stream
+            self.head = frame.head
+            self.attachments = frame.attachments
+            self.total = frame.size
+            self.remaining = total
+            self.key = key
+            self.followers = followers
+        }
+
+        /// Takes the next piece to send, at most `limit` bytes of one part of the frame.
+        mutating func takePiece(limit: Int) -> ChunkPiece {
+            if head.readableBytes > 0 {
+                let count = min(limit, head.readableBytes)
+                remaining -= count
+                return .view(head.readView(length: count))
+            }
+            while attachment < attachments.count, offset == attachments[attachment].count {
+                attachment += 1
+                offset = 0
+            }
+            guard attachment < attachments.count else { return .view(ByteBuffer()) }
+            let count = min(limit, attachments[attachment].count - offset)
+            defer { offset += count }
+            remaining -= count
+            return .copy(attachments[attachment], offset..<(offset + count))
+        }
+    }
+
+    /// Bytes to write: a view of an encoded frame, or a range of an attachment, copied into a
+    /// chunk buffer off the outbox's lock.
+    private enum ChunkPiece {
+        case view(ByteBuffer)
+        case copy([UInt8], Range<Int>)
+
+        var count: Int {
+            switch self {
+            case .view(let buffer): buffer.readableBytes
+            case .copy(_, let range): range.count
+            }
+        }
+
+        func buffer(_ allocator: ByteBufferAllocator) -> ByteBuffer {
+            switch self {
+            case .view(let buffer):
+                return buffer
+            case .copy(let array, let range):
+                var buffer = allocator.buffer(capacity: range.count)
+                array.withUnsafeBytes { _ = buffer.writeBytes(UnsafeRawBufferPointer(rebasing: $0[range])) }
+                return buffer
+            }
+        }
     }
 
     private struct State {
@@ -144,6 +206,11 @@ final class Outbox: Sendable {
     /// Enqueues one whole frame. Frames with equal `key` are written in the order enqueued.
     /// A `callOrReply` counts towards the flush threshold.
     func enqueue(_ frame: ByteBuffer, key: Int = 0, callOrReply: Bool = false) throws(ClusterError) {
+        try enqueue(OutboundFrame(frame), key: key, callOrReply: callOrReply)
+    }
+
+    /// Enqueues one whole frame, with its attachments if it has any (see ``enqueue(_:key:callOrReply:)``).
+    func enqueue(_ frame: OutboundFrame, key: Int = 0, callOrReply: Bool = false) throws(ClusterError) {
         let (schedule, queued) = try state.withLock { state throws(ClusterError) -> (Bool, Int) in
             if let failure = state.failure { throw failure }
             if callOrReply { state.framesQueued += 1 }
@@ -172,7 +239,7 @@ final class Outbox: Sendable {
             if let failure = state.failure { throw failure }
             guard hasRoom(state, large: large) else { return nil }
             state.messagesQueued = true
-            return insert(frame, key: key, into: &state, lazy: true)
+            return insert(OutboundFrame(frame), key: key, into: &state, lazy: true)
         }
         if let schedule = outcome {
             if schedule { scheduleFlush() }
@@ -183,8 +250,8 @@ final class Outbox: Sendable {
     }
 
     /// Queues `frame`; returns whether a flush must be scheduled.
-    private func insert(_ frame: ByteBuffer, key: Int, into state: inout State, lazy: Bool = false) -> Bool {
-        let size = frame.readableBytes
+    private func insert(_ frame: OutboundFrame, key: Int, into state: inout State, lazy: Bool = false) -> Bool {
+        let size = frame.size
         if !state.large.isEmpty, let index = state.large.lastIndex(where: { $0.key == key }) {
             // Same sender and target as a large frame still in chunks: keep the order.
             state.large[index].followers.append(frame)
@@ -194,11 +261,11 @@ final class Outbox: Sendable {
         if size > chunkSize {
             let stream = state.nextStream
             state.nextStream &+= 1
-            state.large.append(LargeFrame(stream: stream, remaining: frame, total: size, key: key))
+            state.large.append(LargeFrame(stream: stream, frame: frame, key: key))
             state.largeBytes += size
             return Self.markFlush(&state)
         }
-        return Self.appendSmall(frame, to: &state, lazy: lazy)
+        return Self.appendSmall(frame.flattened(), to: &state, lazy: lazy)
     }
 
     private static func appendSmall(_ frame: ByteBuffer, to state: inout State, lazy: Bool = false) -> Bool {
@@ -236,7 +303,7 @@ final class Outbox: Sendable {
     /// Writes what is queued. Runs on the event loop.
     private func flush() {
         let writable = channel.isWritable
-        var rounds: [[ByteBuffer]] = []
+        var rounds: [[ChunkPiece]] = []
         var wakeWaiters: [UnsafeContinuation<Void, any Error>] = []
         var armTick = false
         let small: ByteBuffer? = state.withLock { state in
@@ -252,19 +319,19 @@ final class Outbox: Sendable {
             state.small = nil
             var written = small?.readableBytes ?? 0
             while state.roundsInFlight < Self.roundsInFlight && !state.large.isEmpty {
-                var round: [ByteBuffer] = []
+                var round: [ChunkPiece] = []
                 var budget = Self.chunksPerRound
                 while budget > 0, var frame = state.large.popFirst() {
                     budget -= 1
-                    let count = min(chunkSize, frame.remaining.readableBytes)
-                    let payload = frame.remaining.readView(length: count)
-                    let isLast = frame.remaining.readableBytes == 0
+                    let payload = frame.takePiece(limit: chunkSize)
+                    let count = payload.count
+                    let isLast = frame.remaining == 0
                     var header = ByteBuffer()
                     ChunkMessage.writeHeader(
                         stream: frame.stream, isFirst: !frame.sentFirst, isLast: isLast, totalLength: frame.total,
                         payloadLength: count, to: &header)
                     frame.sentFirst = true
-                    round.append(header)
+                    round.append(.view(header))
                     round.append(payload)
                     state.largeBytes -= count
                     if isLast {
@@ -272,19 +339,18 @@ final class Outbox: Sendable {
                         // large one among them is chunked next, and the rest wait for it in turn.
                         var followers = frame.followers[...]
                         while let next = followers.popFirst() {
-                            if next.readableBytes > chunkSize {
+                            if next.size > chunkSize {
                                 // It was counted as a follower; from now on it counts as large.
-                                state.queuedBytes -= next.readableBytes
-                                state.largeBytes += next.readableBytes
+                                state.queuedBytes -= next.size
+                                state.largeBytes += next.size
                                 let stream = state.nextStream
                                 state.nextStream &+= 1
                                 state.large.append(LargeFrame(
-                                    stream: stream, remaining: next, total: next.readableBytes, key: frame.key,
-                                    followers: Array(followers)))
+                                    stream: stream, frame: next, key: frame.key, followers: Array(followers)))
                                 break
                             }
-                            written += next.readableBytes
-                            round.append(next)
+                            written += next.size
+                            round.append(.view(next.flattened()))
                         }
                     } else {
                         state.large.append(frame)  // round-robin between large frames
@@ -315,8 +381,8 @@ final class Outbox: Sendable {
         if let small { channel.write(small, promise: nil) }
         for round in rounds {
             let promise = channel.eventLoop.makePromise(of: Void.self)
-            for (index, buffer) in round.enumerated() {
-                channel.write(buffer, promise: index == round.count - 1 ? promise : nil)
+            for (index, piece) in round.enumerated() {
+                channel.write(piece.buffer(channel.allocator), promise: index == round.count - 1 ? promise : nil)
             }
             promise.futureResult.whenComplete { _ in
                 let schedule = self.state.withLock { state -> Bool in

@@ -23,6 +23,7 @@ enum CoderFault: Error {
     case depthExceeded(limit: Int)
     case containerExpired
     case trailingBytes(Int)
+    case missingAttachment(Int)
 
     /// The explanation appended to the error message.
     var reason: String {
@@ -67,6 +68,8 @@ enum CoderFault: Error {
             "container used after the value that created it was decoded"
         case .trailingBytes(let count):
             "\(count) trailing byte\(count == 1 ? "" : "s") after the value"
+        case .missingAttachment(let index):
+            "reference to attachment \(index), which did not come with the input or was taken already"
         }
     }
 }

@@ -36,10 +36,21 @@ public struct BinaryDecoder: Sendable {
     /// - Throws: `DecodingError` if the input is truncated, malformed, does not match `type`, or
     ///   has bytes left over after the value; any error thrown by `type`'s `init(from:)`.
     public func decode<T: Decodable>(_ type: T.Type, from buffer: ByteBuffer) throws -> T {
+        try self.decode(type, from: buffer, attachments: nil)
+    }
+
+    /// Decodes one value of `type` from all readable bytes of `buffer`, taking the byte arrays
+    /// its attachment references stand for from `attachments` (see ``BinaryAttachments``).
+    ///
+    /// - Throws: See ``decode(_:from:)``; also `DecodingError.dataCorrupted` for a reference to an
+    ///   attachment that `attachments` does not hold (or that was taken already).
+    public func decode<T: Decodable>(
+        _ type: T.Type, from buffer: ByteBuffer, attachments: BinaryAttachments?
+    ) throws -> T {
         let maxDepth = self.maxDepth
         let userInfo = self.userInfo
         return try buffer.withUnsafeReadableBytes { bytes throws -> T in
-            let state = BinaryDecoderState(bytes: bytes, maxDepth: maxDepth, userInfo: userInfo)
+            let state = BinaryDecoderState(bytes: bytes, maxDepth: maxDepth, userInfo: userInfo, attachments: attachments)
             defer { state.invalidate() }
             do {
                 var end = 0

@@ -69,11 +69,17 @@ final class BinaryDecoderState {
     let userInfo: [CodingUserInfoKey: any Sendable]
     /// ``userInfo`` as `Decoder.userInfo` wants it, converted on first use.
     lazy var userInfoAny: [CodingUserInfoKey: Any] = self.userInfo.isEmpty ? [:] : self.userInfo.mapValues { $0 }
+    /// The byte arrays that references in the input stand for, if any came with it.
+    let attachments: BinaryAttachments?
 
-    init(bytes: UnsafeRawBufferPointer, maxDepth: Int, userInfo: [CodingUserInfoKey: any Sendable]) {
+    init(
+        bytes: UnsafeRawBufferPointer, maxDepth: Int, userInfo: [CodingUserInfoKey: any Sendable],
+        attachments: BinaryAttachments? = nil
+    ) {
         self.bytes = bytes
         self.maxDepth = maxDepth
         self.userInfo = userInfo
+        self.attachments = attachments
     }
 
     func invalidate() {
@@ -230,8 +236,13 @@ final class BinaryDecoderState {
         case CoderWireType.fixed64.rawValue:
             try self.skip(8, &position, limit)
         case CoderWireType.lengthDelimited.rawValue:
-            let length = try self.readLength(&position, limit)
-            position += length
+            // A block, or a reference to an attachment in its place (no payload bytes).
+            let length = try self.bytes.readCoderVarint(at: &position, limit: limit)
+            if CoderAttachment.index(fromLength: length) == nil {
+                let available = limit - position
+                guard length <= UInt64(available) else { throw .lengthExceedsInput(length: length, available: available) }
+                position += Int(length)
+            }
         case CoderWireType.null.rawValue:
             break
         case CoderWireType.container.rawValue:
@@ -473,8 +484,30 @@ final class BinaryDecoderState {
         return block
     }
 
+    /// A byte block as it lies in the input, or the attachment a reference in its place stands for.
+    enum ByteBlock {
+        case inline(UnsafeRawBufferPointer)
+        case attached([UInt8])
+    }
+
+    /// Reads a byte block or an attachment reference (taking the attachment).
+    func readByteBlock(_ position: inout Int, _ limit: Int) throws(CoderFault) -> ByteBlock {
+        var afterLength = position
+        let length = try self.bytes.readCoderVarint(at: &afterLength, limit: limit)
+        guard let index = CoderAttachment.index(fromLength: length) else {
+            return .inline(try self.readBlock(&position, limit))
+        }
+        guard let array = self.attachments?.take(index) else { throw .missingAttachment(index) }
+        position = afterLength
+        return .attached(array)
+    }
+
     func readByteArray(_ position: inout Int, _ limit: Int) throws(CoderFault) -> [UInt8] {
-        let block = try self.readBlock(&position, limit)
+        let block: UnsafeRawBufferPointer
+        switch try self.readByteBlock(&position, limit) {
+        case .attached(let array): return array
+        case .inline(let bytes): block = bytes
+        }
         return [UInt8](unsafeUninitializedCapacity: block.count) { buffer, initialized in
             HugePages.advise(UnsafeMutableRawBufferPointer(buffer))
             UnsafeMutableRawBufferPointer(buffer).copyMemory(from: block)
@@ -483,7 +516,11 @@ final class BinaryDecoderState {
     }
 
     func readContiguousBytes(_ position: inout Int, _ limit: Int) throws(CoderFault) -> ContiguousArray<UInt8> {
-        let block = try self.readBlock(&position, limit)
+        let block: UnsafeRawBufferPointer
+        switch try self.readByteBlock(&position, limit) {
+        case .attached(let array): return ContiguousArray(array)
+        case .inline(let bytes): block = bytes
+        }
         return ContiguousArray<UInt8>(unsafeUninitializedCapacity: block.count) { buffer, initialized in
             HugePages.advise(UnsafeMutableRawBufferPointer(buffer))
             UnsafeMutableRawBufferPointer(buffer).copyMemory(from: block)
@@ -492,7 +529,11 @@ final class BinaryDecoderState {
     }
 
     func readData(_ position: inout Int, _ limit: Int) throws(CoderFault) -> Data {
-        let block = try self.readBlock(&position, limit)
+        let block: UnsafeRawBufferPointer
+        switch try self.readByteBlock(&position, limit) {
+        case .attached(let array): return Data(array)
+        case .inline(let bytes): block = bytes
+        }
         guard let base = block.baseAddress, block.count > 0 else { return Data() }
         return Data(bytes: base, count: block.count)
     }

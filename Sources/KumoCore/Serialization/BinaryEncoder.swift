@@ -19,6 +19,11 @@ public struct BinaryEncoder: Sendable {
     /// `Encoder.userInfo`. Empty by default.
     public var userInfo: [CodingUserInfoKey: any Sendable] = [:]
 
+    /// When set, every `[UInt8]` longer than this many bytes is not copied into the encoding but
+    /// left beside it as an attachment (see ``BinaryAttachments`` and
+    /// ``encode(_:into:attachments:)``). `nil` (the default): byte arrays are always inline.
+    public var attachmentThreshold: Int?
+
     /// Creates an encoder. It holds no mutable state; one instance may be shared freely.
     public init() {}
 
@@ -32,21 +37,39 @@ public struct BinaryEncoder: Sendable {
     ///   4 GiB, or any error `value` itself throws. On error the buffer's readable bytes are left
     ///   unchanged.
     public func encode<T: Encodable>(_ value: T, into buffer: inout ByteBuffer) throws {
-        let state = BinaryEncoderState(userInfo: self.userInfo)
+        var attachments: [[UInt8]] = []
+        try self.encode(value, into: &buffer, attachments: &attachments)
+        // Only an encoder with a threshold makes attachments.
+        assert(attachments.isEmpty || self.attachmentThreshold != nil)
+    }
+
+    /// Appends the encoding of `value` to `buffer`, and the byte arrays it leaves out (those
+    /// longer than ``attachmentThreshold``) to `attachments`.
+    ///
+    /// References count from the start of `attachments`, so the values of one message can be
+    /// encoded one after another into the same array and decoded with one ``BinaryAttachments``.
+    ///
+    /// - Throws: See ``encode(_:into:)``. On error `buffer` and `attachments` are left as they were.
+    public func encode<T: Encodable>(_ value: T, into buffer: inout ByteBuffer, attachments: inout [[UInt8]]) throws {
+        let state = BinaryEncoderState(userInfo: self.userInfo, attachmentThreshold: self.attachmentThreshold ?? .max)
         // Move the caller's buffer into the state (and back) without sharing its storage, so
         // writes never trigger a copy-on-write.
         swap(&state.buffer, &buffer)
+        swap(&state.attachments, &attachments)
         defer {
             state.finish()
             swap(&state.buffer, &buffer)
+            swap(&state.attachments, &attachments)
         }
         let originalWriterIndex = state.buffer.writerIndex
+        let originalAttachments = state.attachments.count
         state.start(reserving: 64)
         do {
             try state.encodeTopLevel(value)
         } catch {
-            // Leave the buffer's readable bytes as they were.
+            // Leave the buffer's readable bytes, and the attachments, as they were.
             state.writeIndex = originalWriterIndex
+            state.attachments.removeSubrange(originalAttachments...)
             throw error
         }
     }

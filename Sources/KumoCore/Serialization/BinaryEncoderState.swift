@@ -58,12 +58,17 @@ final class BinaryEncoderState {
     /// The length of a container that exceeded `UInt32.max` bytes, reported when the top-level
     /// call finishes; 0 if none did.
     @exclusivity(unchecked) var overflowLength = 0
+    /// `[UInt8]` values longer than this become attachments (``BinaryAttachments``).
+    let attachmentThreshold: Int
+    /// The attachments of the encoding (the caller's, moved in for the call).
+    @exclusivity(unchecked) var attachments: [[UInt8]] = []
     let userInfo: [CodingUserInfoKey: any Sendable]
     /// ``userInfo`` as `Encoder.userInfo` wants it, converted on first use.
     lazy var userInfoAny: [CodingUserInfoKey: Any] = self.userInfo.isEmpty ? [:] : self.userInfo.mapValues { $0 }
 
-    init(userInfo: [CodingUserInfoKey: any Sendable]) {
+    init(userInfo: [CodingUserInfoKey: any Sendable], attachmentThreshold: Int = .max) {
         self.userInfo = userInfo
+        self.attachmentThreshold = attachmentThreshold
     }
 
     // MARK: Output
@@ -353,6 +358,12 @@ final class BinaryEncoderState {
     }
 
     func writeBytes(_ bytes: [UInt8]) {
+        if bytes.count > self.attachmentThreshold {
+            // Left where it is: a reference now, the array itself beside the encoding.
+            self.writeVarint(CoderAttachment.marker + UInt64(self.attachments.count))
+            self.attachments.append(bytes)
+            return
+        }
         bytes.withUnsafeBytes { self.writeRawBlock($0) }
     }
 

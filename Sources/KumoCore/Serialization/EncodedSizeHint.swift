@@ -39,6 +39,17 @@ package enum EncodedSizeHint {
         sizes[ObjectIdentifier(Value.self)].map { $0(value) }
     }
 
+    private static let byteArray = ObjectIdentifier([UInt8].self)
+
+    /// The encoded size of `value` for an encoder whose ``BinaryEncoder/attachmentThreshold`` is
+    /// `threshold`: a byte array longer than that is left out of the encoding, so it counts as
+    /// the few bytes of its reference.
+    package static func of<Value>(_ value: Value, attachingAbove threshold: Int) -> Int? {
+        guard let size = of(value) else { return nil }
+        if size > threshold, ObjectIdentifier(Value.self) == byteArray { return CoderVarint.maxLength }
+        return size
+    }
+
     /// Whether `value` is known to encode to more than `threshold` bytes.
     package static func exceeds<Value>(_ value: Value, _ threshold: Int) -> Bool {
         (of(value) ?? 0) > threshold

@@ -60,6 +60,8 @@ public struct CallMessage: Sendable {
     public var substitutions: [String]
     /// The encoded arguments, in order.
     public var arguments: CallArguments
+    /// The byte arrays the arguments left out, when the call came in an `attached` frame.
+    public var attachments: [[UInt8]] = []
 
     /// The largest number of arguments or substitutions a call may carry.
     public static let maximumArguments = 1024
@@ -152,6 +154,8 @@ public struct ReplyMessage: Sendable {
     public var callID: UInt64
     public var status: ReplyStatus
     public var payload: ByteBuffer
+    /// The byte arrays the payload left out, when the reply came in an `attached` frame.
+    public var attachments: [[UInt8]] = []
 
     public init(body: ByteBuffer) throws(WireError) {
         var body = body

@@ -17,19 +17,24 @@ public enum FrameKind: UInt8, Sendable, CaseIterable {
     case goodbye = 0x15
     case ping = 0x16
     case pong = 0x17
+    case attached = 0x18
 }
 
-/// One frame: its kind and its body (the bytes after the kind byte).
+/// One frame: its kind and its body (the bytes after the kind byte), and the byte arrays that
+/// came with it when it arrived inside an `attached` frame (see ``AttachedFrame``).
 public struct Frame: Sendable {
     /// The frame's kind.
     public var kind: FrameKind
     /// The frame's body.
     public var body: ByteBuffer
+    /// The attachments its encoded values refer to (see `BinaryAttachments`); usually none.
+    public var attachments: [[UInt8]]
 
     /// Creates a frame.
-    public init(kind: FrameKind, body: ByteBuffer) {
+    public init(kind: FrameKind, body: ByteBuffer, attachments: [[UInt8]] = []) {
         self.kind = kind
         self.body = body
+        self.attachments = attachments
     }
 
     /// Bytes before the body: the 4-byte length and the kind byte.
