@@ -50,13 +50,23 @@ public struct ClusterSettings: Sendable {
     public var chunkSize: Int
     /// Bytes that may wait in a connection's outbox before senders are made to wait. Default 32 MiB.
     public var outboxHighWater: Int
-    /// The kernel send and receive buffer of each connection (`SO_SNDBUF`, `SO_RCVBUF`), or `nil`
-    /// to leave them to the kernel's autotuning. TCP delivers in order, so every byte queued in
-    /// these buffers is a byte a small call must wait behind while a large message streams; a
-    /// bounded buffer keeps that wait short. The default, 256 KiB, covers the bandwidth-delay
-    /// product of a 10 Gb/s link with a 200 µs round trip; raise it (or pass `nil`) for links with
-    /// long round trips.
+    /// The kernel receive buffer of each connection (`SO_RCVBUF`; the send buffer, `SO_SNDBUF`,
+    /// gets half of it), or `nil` to leave both to the kernel's autotuning. TCP delivers in
+    /// order, so every byte queued in these buffers is a byte a small call must wait behind while
+    /// a large message streams; bounded buffers keep that wait short. The default, 256 KiB,
+    /// covers the bandwidth-delay product of a 10 Gb/s link with a 200 µs round trip; raise it
+    /// (or pass `nil`) for links with long round trips.
+    ///
+    /// The send buffer is the smaller one because on loopback a send buffer as large as a chunk
+    /// let small calls behind a stream stall for milliseconds now and then (`kumo-bench bulk`:
+    /// p99 3–18 ms with 256 KiB, 0.5 ms with 128 KiB, at the same rate), while a smaller receive
+    /// buffer costs one-way messages a fifth of their rate (docs/benchmarks.md).
     public var socketBufferSize: Int?
+
+    /// The send buffer used with a receive buffer of `size` bytes (see ``socketBufferSize``).
+    static func sendBufferSize(forReceiveBuffer size: Int) -> Int {
+        max(4096, size / 2)
+    }
     /// How long the node's event loop keeps polling for I/O after it last had some, before it
     /// sleeps. A reply that arrives within the window is seen without a thread wake-up, which on
     /// a virtual machine is most of a round trip; the price is up to this much CPU spinning after

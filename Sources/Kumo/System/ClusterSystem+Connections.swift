@@ -263,7 +263,7 @@ extension ClusterSystem {
     /// channel's event loop, before the channel is active.
     func configureSocket(of channel: any Channel) throws {
         guard let size = settings.socketBufferSize, let options = channel.syncOptions else { return }
-        try options.setOption(.socketOption(.so_sndbuf), value: size)
+        try options.setOption(.socketOption(.so_sndbuf), value: ClusterSettings.sendBufferSize(forReceiveBuffer: size))
         try options.setOption(.socketOption(.so_rcvbuf), value: size)
     }
 }

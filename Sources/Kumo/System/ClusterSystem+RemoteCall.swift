@@ -87,9 +87,10 @@ extension ClusterSystem {
         let deadline = call.deadlineMillis == 0 ? nil : NIODeadline.now() + .milliseconds(Int64(call.deadlineMillis))
         let context = CallContext(deadline: deadline, caller: connection.peer.node)
         let decoder = KumoInvocationDecoder(system: self, call: call, target: target)
-        // A call with large arguments decodes them off the event loop, at low priority, so
-        // small calls behind it are not held up by the copy (see ``BulkExecutor``).
-        let large = call.arguments.bytes.readableBytes > settings.chunkSize
+        // A call with large arguments runs off the event loop, at low priority, so small calls
+        // behind it are not held up by the copy of its arguments, nor by freeing them once it
+        // returns (see ``BulkExecutor``).
+        let large = call.arguments.bytes.readableBytes > settings.chunkSize || !call.attachments.isEmpty
         Task(executorPreference: large ? BulkExecutor.shared : executor) {
             var decoder = decoder
             await Self.$callContext.withValue(context) {
