@@ -28,6 +28,7 @@ distributed actor Probe {
         "\(small) \(large.count) \(large.reduce(0) { $0 &+ Int($1) }) \(numbers.count) \(numbers.last ?? 0) \(tag)"
     }
     distributed func text(_ length: Int) -> String { String(repeating: "ü", count: length) }
+    distributed func blobs(_ blobs: [Blob], _ extra: [UInt8]) -> [Blob] { blobs + [Blob(name: "extra", bytes: extra, small: [])] }
 }
 
 /// A result that counts its instances made by `init()` (the callee's), not the decoded copies.
@@ -119,6 +120,27 @@ struct RemoteCallTests {
             #expect(try await remote.count(bytes) == bytes.count)
             let echoed: [UInt8] = try await remote.echo(bytes)
             #expect(echoed == bytes)
+        }
+    }
+
+    @Test("many large byte arrays inside arguments and results travel as attachments and arrive in place")
+    func attachedValues() async throws {
+        try await withLocalCluster(nodes: 2, configure: slowMachine) { nodes in
+            let probe = Probe(actorSystem: nodes[0])
+            let remote = try Probe.resolve(id: probe.id, using: nodes[1])
+            let blobs = (0..<4).map { (index: Int) -> Blob in
+                let count = (index + 1) * 300_000
+                let bytes = (0..<count).map { (offset: Int) -> UInt8 in UInt8(truncatingIfNeeded: offset &* (index + 3)) }
+                return Blob(name: "b\(index)", bytes: bytes, small: [UInt8](repeating: UInt8(index), count: 10))
+            }
+            let extra = (0..<1_000_003).map { UInt8(truncatingIfNeeded: $0 >> 3) }
+            let back = try await remote.blobs(blobs, extra)
+            #expect(back == blobs + [Blob(name: "extra", bytes: extra, small: [])])
+            // Twice at once on one connection: the streams interleave and each arrives whole.
+            async let first = remote.blobs(blobs, [])
+            async let second = remote.blobs(Array(blobs.reversed()), extra)
+            #expect(try await first.count == 5)
+            #expect(try await second.map(\.name) == ["b3", "b2", "b1", "b0", "extra"])
         }
     }
 
