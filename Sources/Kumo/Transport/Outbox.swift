@@ -10,7 +10,8 @@ import Synchronization
 /// of the loop's turn however many frames arrived, so a burst of small messages costs one
 /// `writev` — or sooner for calls and replies queued on the loop, once `flushThreshold` of them
 /// wait, so a long burst leaves in pieces.
-/// A frame above `chunkSize` is cut into chunk frames, written in rounds of ``chunksPerRound``,
+/// A frame above `chunkSize` is cut into chunk frames (views of its encoded bytes, then copies of
+/// its attachments a chunk at a time, made off the lock), written in rounds of ``chunksPerRound``,
 /// at most ``roundsInFlight`` rounds at a time; frames enqueued meanwhile are written before the next round, so a large
 /// message delays a small one by at most one round. Frames with the same ordering key as a large
 /// frame still being chunked wait for it, which keeps per-sender order. The queue is bounded:
