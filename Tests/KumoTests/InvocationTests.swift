@@ -98,10 +98,16 @@ struct InvocationTests {
             #expect(encoder.attachments.count == 2)
             // The arguments' encoding holds the small arrays and two references, not the large ones.
             #expect(encoder.buffer.readableBytes < 1100)
-            let call = try roundTrip(&encoder)
+            var call = try roundTrip(&encoder)
             #expect(call.attachments.map(\.count) == [4000, 2000])
+            let storage = call.attachments[0].withUnsafeBufferPointer { UInt(bitPattern: $0.baseAddress) }
             var decoder = KumoInvocationDecoder(system: nodes[0], call: call, target: InboundTarget(name: "Probe.test"))
-            #expect(try decoder.decodeNextArgument() as [UInt8] == first)
+            call.attachments = []
+            // The callee gets the received array itself, as its only owner: changing it copies nothing.
+            var taken: [UInt8] = try decoder.decodeNextArgument()
+            taken[0] = 99
+            #expect(taken.withUnsafeBufferPointer { UInt(bitPattern: $0.baseAddress) } == storage)
+            #expect(taken.dropFirst() == first.dropFirst())
             #expect(try decoder.decodeNextArgument() as Blob == nested)
             #expect(try decoder.decodeNextArgument() as [UInt8] == [UInt8](repeating: 5, count: 1000))
         }

@@ -89,6 +89,18 @@ struct ReassemblerTests {
         var reassembler = Reassembler(maximumMessageSize: 1 << 20)
         var pieces = Self.pieces(of: lying, stream: 1, sizes: [64])
         #expect(throws: WireError.self) { for piece in pieces { _ = try reassembler.add(piece) } }
+        // A header that claims an attachment far larger than the stream it came in (the frame's own
+        // length agrees with the header, not with the stream): refused before anything is allocated.
+        var claim = ByteBuffer()
+        AttachedFrame.writeHeader(innerFrameLength: 8, attachmentLengths: [1 << 30], to: &claim)
+        claim.writeImmutableBuffer(Self.frame(.call, [1, 2, 3]))
+        claim.writeBytes([UInt8](repeating: 0, count: 1000))
+        reassembler = Reassembler(maximumMessageSize: 1 << 20)
+        var first = ChunkMessage(stream: 9, isFirst: true, isLast: false, totalLength: claim.readableBytes, bytes: claim)
+        #expect(throws: WireError.self) { _ = try reassembler.add(first) }
+        first.stream = 10
+        first.totalLength = 1 << 20
+        #expect(throws: WireError.self) { _ = try reassembler.add(first) }
         // More bytes than the first chunk declared.
         pieces = Self.pieces(of: Self.attachedCall([[UInt8](repeating: 1, count: 100)]), stream: 2, sizes: [64])
         pieces[0].totalLength = (pieces[0].totalLength ?? 0) - 10

@@ -15,11 +15,16 @@ public struct KumoInvocationDecoder: DistributedTargetInvocationDecoder, Sendabl
     let attachments: BinaryAttachments?
 
     init(system: ClusterSystem, call: CallMessage, target: InboundTarget) {
+        // The arrays move into the store, so the one an argument takes is its only reference
+        // and the callee can mutate it without a copy.
+        var call = call
+        let attachments = call.attachments
+        call.attachments = []
         self.system = system
         self.call = call
         self.target = target
         self.arguments = call.arguments.makeIterator()
-        self.attachments = call.attachments.isEmpty ? nil : BinaryAttachments(call.attachments)
+        self.attachments = attachments.isEmpty ? nil : BinaryAttachments(attachments)
     }
 
     public mutating func decodeGenericSubstitutions() throws -> [any Any.Type] {

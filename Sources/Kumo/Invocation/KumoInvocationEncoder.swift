@@ -86,30 +86,34 @@ public struct KumoInvocationEncoder: DistributedTargetInvocationEncoder {
 
     /// Turns the recorded arguments into a whole call frame (an attached one when arguments left
     /// byte arrays out), writing the header into the headroom when it fits (it nearly always
-    /// does) and copying otherwise.
+    /// does) and copying otherwise. Consumes the arguments: call it once.
     mutating func makeFrame(callID: UInt64, target: UInt32, actor: ActorID.Path, deadlineMillis: UInt64) -> OutboundFrame {
         OutboundFrame.wrapping(
             makeCallFrame(callID: callID, target: target, actor: actor, deadlineMillis: deadlineMillis),
             attachments: attachments)
     }
 
+    /// Takes the arguments' buffer out of the encoder (so it is not shared and writing the header
+    /// into its headroom copies nothing) and writes the call header in front of them.
     private mutating func makeCallFrame(callID: UInt64, target: UInt32, actor: ActorID.Path, deadlineMillis: UInt64) -> ByteBuffer {
         assert(deferred.isEmpty, "encodeDeferredArguments() must run before makeFrame")
+        var arguments = ByteBuffer()
+        swap(&arguments, &buffer)
         var header = ByteBufferAllocator().buffer(capacity: 64)
         let start = header.beginFrame(.call)
         CallMessage.writeHeader(
             callID: callID, flags: [], target: target, actor: actor, deadlineMillis: deadlineMillis,
             substitutions: substitutions, to: &header)
         header.writeWireVarint(argumentCount)
-        let frameLength = header.readableBytes - 4 + buffer.readableBytes
+        let frameLength = header.readableBytes - 4 + arguments.readableBytes
         header.setInteger(UInt32(truncatingIfNeeded: frameLength), at: start)
-        if header.readableBytes <= buffer.readerIndex {
-            let newStart = buffer.readerIndex - header.readableBytes
-            buffer.setBuffer(header, at: newStart)
-            buffer.moveReaderIndex(to: newStart)
-            return buffer
+        if header.readableBytes <= arguments.readerIndex {
+            let newStart = arguments.readerIndex - header.readableBytes
+            arguments.setBuffer(header, at: newStart)
+            arguments.moveReaderIndex(to: newStart)
+            return arguments
         }
-        header.writeImmutableBuffer(buffer)
+        header.writeImmutableBuffer(arguments)
         return header
     }
 }

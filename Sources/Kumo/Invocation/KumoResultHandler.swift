@@ -36,6 +36,13 @@ public struct KumoResultHandler: DistributedTargetInvocationResultHandler, Senda
             send(error: ClusterError(.encodingFailed, "cannot encode the result \(Success.self): \(describe(error))", node: system.node))
             return
         }
+        guard attachments.count <= AttachedFrame.maximumAttachments else {
+            send(error: ClusterError(
+                .encodingFailed,
+                "the result \(Success.self) holds \(attachments.count) byte arrays above chunkSize; at most \(AttachedFrame.maximumAttachments) fit in one reply",
+                node: system.node))
+            return
+        }
         buffer.endFrame(startedAt: start)
         send(OutboundFrame.wrapping(buffer, attachments: attachments))
     }

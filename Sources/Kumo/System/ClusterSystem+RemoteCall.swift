@@ -11,13 +11,14 @@ extension ClusterSystem {
         on actor: Act, target: RemoteCallTarget, invocation: inout InvocationEncoder, throwing: Err.Type,
         returning: Res.Type
     ) async throws -> Res where Act: DistributedActor, Act.ID == ActorID, Err: Error, Res: Codable {
-        let reply = try await send(&invocation, to: actor.id, target: target)
+        var reply = try await send(&invocation, to: actor.id, target: target)
         switch reply.status {
         case .value:
+            // The arrays move into the store, so the result owns the only reference to each.
+            let attachments = reply.attachments.isEmpty ? nil : BinaryAttachments(reply.attachments)
+            reply.attachments = []
             do {
-                return try makeDecoder().decode(
-                    Res.self, from: reply.payload,
-                    attachments: reply.attachments.isEmpty ? nil : BinaryAttachments(reply.attachments))
+                return try makeDecoder().decode(Res.self, from: reply.payload, attachments: attachments)
             } catch {
                 throw ClusterError(
                     .resultDecodingFailed, "cannot decode the result of \(target) as \(Res.self): \(describe(error))",
@@ -54,6 +55,11 @@ extension ClusterSystem {
         }
         guard deadline > now else {
             throw ClusterError(.timeout, "the deadline for \(target) passed before it was sent", node: id.node)
+        }
+        guard invocation.attachments.count <= AttachedFrame.maximumAttachments else {
+            throw ClusterError(
+                .encodingFailed,
+                "the arguments of \(target) hold \(invocation.attachments.count) byte arrays above chunkSize; at most \(AttachedFrame.maximumAttachments) fit in one call")
         }
         let targetID = try connection.outbox.targetID(for: target.identifier)
         let callID = connection.makeCallID()

@@ -27,6 +27,10 @@ struct Reassembler {
         var shape: Shape?
         var attachments: [[UInt8]] = []
         var received = 0
+        /// The head's size at which to try reading the header again (it is read again only once
+        /// the head has doubled, so a header trickled in byte by byte is read a few times, not
+        /// once per byte).
+        var parseAt = Frame.headerSize
     }
 
     private enum Shape {
@@ -94,6 +98,9 @@ struct Reassembler {
         case .attached(let layout):
             // Empty attachments at the end took no bytes, so nothing made them yet.
             while stream.attachments.count < layout.attachmentLengths.count { stream.attachments.append([]) }
+            guard stream.attachments.map(\.count) == layout.attachmentLengths else {
+                throw WireError(.truncated, "chunk stream \(chunk.stream) ended before its attachments did")
+            }
             return try AttachedFrame.innerFrame(head: stream.head, layout: layout, attachments: stream.attachments)
         case .plain, nil:
             var parser = FrameParser(maxFrameSize: maximumMessageSize)
@@ -120,10 +127,13 @@ struct Reassembler {
                 var piece = bytes.readSlice(length: want) ?? ByteBuffer()
                 stream.head.writeBuffer(&piece)
                 stream.received += want
+                let full = stream.head.readableBytes >= stream.head.capacity || stream.received == stream.expected
+                guard full || stream.head.readableBytes >= stream.parseAt else { continue }
                 guard let found = try Self.shape(of: stream.head, expected: stream.expected) else {
-                    guard stream.head.readableBytes < stream.head.capacity, stream.received < stream.expected else {
+                    guard !full else {
                         throw WireError(.malformed, "chunk stream \(id) does not start with a frame header")
                     }
+                    stream.parseAt = stream.head.readableBytes * 2
                     continue
                 }
                 try settle(&stream, shape: found, id: id)
@@ -153,7 +163,8 @@ struct Reassembler {
                     throw WireError(.malformed, "chunk stream \(id) exceeds its declared \(stream.expected) bytes")
                 }
                 stream.attachments.append(Self.makeAttachment(
-                    length: layout.attachmentLengths[index], upfront: stream.upfront, first: bytes.readableBytes))
+                    length: min(layout.attachmentLengths[index], stream.expected - stream.received),
+                    upfront: stream.upfront, first: bytes.readableBytes))
                 continue  // an empty attachment is complete at once
             }
             let count = min(bytes.readableBytes, layout.attachmentLengths[index] - stream.attachments[index].count)
@@ -188,8 +199,15 @@ struct Reassembler {
 
     /// The shape of the frame whose first bytes are `head`, or `nil` if they are too few to tell.
     private static func shape(of head: ByteBuffer, expected: Int) throws(WireError) -> Shape? {
-        guard let kind = head.getInteger(at: head.readerIndex + 4, as: UInt8.self) else { return nil }
+        guard let length = head.getInteger(at: head.readerIndex, as: UInt32.self),
+            let kind = head.getInteger(at: head.readerIndex + 4, as: UInt8.self)
+        else { return nil }
         guard kind == FrameKind.attached.rawValue else { return .plain }
+        // The attachments' lengths are checked against the frame's own length; that must be the
+        // stream's, or a header could claim arrays larger than the stream was counted for.
+        guard Int(length) + 4 == expected else {
+            throw WireError(.malformed, "attached frame of \(Int(length) + 4) bytes in a chunk stream of \(expected)")
+        }
         return try AttachedFrame.layout(of: head, maximumInnerFrameSize: expected).map { .attached($0) }
     }
 

@@ -10,7 +10,10 @@ import Synchronization
 /// back from a ``BinaryAttachments`` value when it meets the reference. See docs/serialization.md.
 ///
 /// Each attachment can be taken once: the decoder moves the array out, so the value it returns
-/// owns the only reference to the storage and mutating it copies nothing.
+/// owns the only reference to the storage and mutating it copies nothing. Decoding the same
+/// reference a second time (a `try?` that falls back to another type, a key decoded twice) is
+/// therefore an error for a byte array above the threshold, where it would succeed for a smaller
+/// one: decode each value once.
 public final class BinaryAttachments: Sendable {
     private let slots: Mutex<[[UInt8]?]>
 
