@@ -14,11 +14,7 @@ struct AttachedFrameTests {
     }
 
     static func frame(_ kind: FrameKind, _ body: [UInt8]) -> ByteBuffer {
-        var buffer = ByteBuffer()
-        let start = buffer.beginFrame(kind)
-        buffer.writeBytes(body)
-        buffer.endFrame(startedAt: start)
-        return buffer
+        WireTests().frame(kind, body)
     }
 
     @Test("a whole attached frame unpacks into its inner frame and its attachments")
