@@ -39,9 +39,10 @@ struct Reassembler {
         /// An attached frame: the head, then the attachments.
         case attached(AttachedFrame.Layout)
 
-        var headLength: Int? {
+        /// Bytes of a frame of `expected` bytes that go into the head.
+        func headLength(of expected: Int) -> Int {
             if case .attached(let layout) = self { return layout.headLength }
-            return nil
+            return expected
         }
     }
 
@@ -139,7 +140,7 @@ struct Reassembler {
                 try settle(&stream, shape: found, id: id)
                 continue
             }
-            let headLength = shape.headLength ?? stream.expected
+            let headLength = shape.headLength(of: stream.expected)
             if stream.head.readableBytes < headLength {
                 var piece = bytes.readSlice(length: min(bytes.readableBytes, headLength - stream.head.readableBytes))
                     ?? ByteBuffer()
@@ -182,7 +183,7 @@ struct Reassembler {
     /// the attachments) are moved on to where they belong.
     private func settle(_ stream: inout Stream, shape: Shape, id: UInt64) throws(WireError) {
         stream.shape = shape
-        let headLength = shape.headLength ?? stream.expected
+        let headLength = shape.headLength(of: stream.expected)
         var overflow: ByteBuffer?
         if stream.head.readableBytes > headLength {
             overflow = stream.head.getSlice(
