@@ -91,10 +91,18 @@ let package = Package(
             dependencies: ["KumoCore", .product(name: "NIOCore", package: "swift-nio")],
             swiftSettings: swiftSettings
         ),
+        // A module of its own for the confused-target test: an actor type whose mangled name
+        // appears inside other modules' thunk names.
+        .target(
+            name: "VictimKit",
+            dependencies: ["Kumo"],
+            path: "Tests/VictimKit",
+            swiftSettings: swiftSettings
+        ),
         .testTarget(
             name: "KumoTests",
             dependencies: [
-                "Kumo", "KumoCore", "KumoTestKit", "KumoExamples",
+                "Kumo", "KumoCore", "KumoTestKit", "KumoExamples", "VictimKit",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "InMemoryLogging", package: "swift-log"),
                 .product(name: "NIOCore", package: "swift-nio"),

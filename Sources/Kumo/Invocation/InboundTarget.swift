@@ -5,17 +5,20 @@ import Synchronization
 /// a `targetDefinition` frame and shared by every call that uses its id.
 ///
 /// It keeps what the hot path would otherwise recompute per call: the target's parameter and
-/// return types, and which actor types were already checked to own the target. The readable
+/// return types, and which actor types were already checked to own the target (or not). The readable
 /// (demangled) name is made only when an error needs it.
 final class InboundTarget: Sendable {
     let name: String
     /// The target's types, when it is not generic.
     let signature: TargetSignature?
-    private let verifiedTypes = Mutex<Set<ObjectIdentifier>>([])
+    /// The verdict of ``belongs(to:)`` for each actor type asked about (a connection sees few).
+    private let verdicts = Mutex<[ObjectIdentifier: Bool]>([:])
 
     init(name: String) {
         self.name = name
-        self.signature = TargetSignature(mangledName: name)
+        // A name the runtime must not see (see ``MangledName``) gets no signature, and
+        // ``belongs(to:)`` refuses it.
+        self.signature = MangledName.isPlain(name) ? TargetSignature(mangledName: name) : nil
     }
 
     /// The target, for `executeDistributedTarget` (a thin wrapper of the name).
@@ -24,13 +27,15 @@ final class InboundTarget: Sendable {
     /// The demangled name, for messages.
     var readableName: String { "\(target)" }
 
-    /// Whether this target is a distributed func of `actorType`. The runtime finds a target by
-    /// name alone; checking keeps a call aimed at another type from ever running on an instance.
+    /// Whether this target is a distributed func declared by `actorType` itself (see
+    /// ``DeclaringType``). The runtime finds a target by name alone and would run it on any
+    /// instance; checking keeps a call aimed at another type from ever running, and from
+    /// crashing the node by reading that type's state out of the wrong object.
     func belongs(to actorType: any DistributedActor.Type) -> Bool {
         let key = ObjectIdentifier(actorType)
-        if verifiedTypes.withLock({ $0.contains(key) }) { return true }
-        guard let typeName = _mangledTypeName(actorType), name.contains(typeName) else { return false }
-        verifiedTypes.withLock { _ = $0.insert(key) }
-        return true
+        if let known = verdicts.withLock({ $0[key] }) { return known }
+        let verdict = DeclaringType.declares(actorType, target: name)
+        verdicts.withLock { $0[key] = verdict }
+        return verdict
     }
 }

@@ -29,7 +29,7 @@ public struct KumoInvocationDecoder: DistributedTargetInvocationDecoder, Sendabl
 
     public mutating func decodeGenericSubstitutions() throws -> [any Any.Type] {
         try call.substitutions.map { name in
-            guard let type = _typeByName(name) else {
+            guard MangledName.isPlain(name), let type = _typeByName(name) else {
                 throw ClusterError(
                     .argumentDecodingFailed, "unknown generic substitution type '\(name)' in a call to \(target.readableName)",
                     node: system.node)

@@ -149,7 +149,7 @@ extension ClusterSystem {
             return ClusterError(.protocolError, "malformed error reply to \(target): \(error)", node: node)
         }
         let code = ClusterError.Code(rawValue: envelope.code)
-        if code == .remoteError, let name = envelope.payloadType, let payload = envelope.payload,
+        if code == .remoteError, let name = envelope.payloadType, MangledName.isPlain(name), let payload = envelope.payload,
            let type = _typeByName(name) as? any (Error & Decodable).Type,
            let error = try? makeDecoder().decode(type, from: payload)
         {
