@@ -27,6 +27,12 @@ struct NodeOptions: ParsableArguments {
     @Option(help: "The shared cluster secret (or set KUMO_SECRET).")
     var secret: String?
 
+    @Option(help: "The node's role: member (counts in majority decisions) or client (a driver or tool whose crash costs the cluster nothing).")
+    var role: String = "member"
+
+    @Option(help: "Seconds a member may stay unreachable before it is downed (default 4).")
+    var downingTimeout: Double?
+
     @Option(help: "Log level: trace, debug, info, notice, warning, error, critical.")
     var logLevel: String = "info"
 
@@ -49,6 +55,14 @@ struct NodeOptions: ParsableArguments {
         var settings = ClusterSettings(name: name ?? defaultName, secret: secret)
         settings.host = host
         settings.port = port
+        guard let role = NodeRole(named: role) else { throw ValidationError("--role must be member or client, not '\(role)'") }
+        settings.role = role
+        if let downingTimeout {
+            guard downingTimeout > 0, downingTimeout <= 3600 else {
+                throw ValidationError("--downing-timeout must be between 0 and 3600 seconds")
+            }
+            settings.membership.downing = .keepMajority(after: .milliseconds(Int64(downingTimeout * 1000)))
+        }
         for seed in seeds {
             guard let address = NodeAddress(parsing: seed) else { throw ValidationError("seed '\(seed)' is not HOST:PORT") }
             settings.seeds.append(address)
@@ -97,13 +111,12 @@ struct DownedWatcher: Service {
     let system: ClusterSystem
 
     func run() async throws {
-        let downed: Bool = await (try? cancelWhenGracefulShutdown {
-            while !system.isDowned {
-                try await Task.sleep(for: .milliseconds(200))
-            }
-            return true
-        }) ?? false
-        if downed {
+        let downed: NodeLifecycleEvent? = await cancelWhenGracefulShutdown {
+            for await event in system.lifecycleEvents() where event.status == .down { return event }
+            return nil
+        }
+        if let downed {
+            system.logger.error("this node is down: \(downed.reason ?? "declared down by the cluster")")
             await system.shutdown()
             throw ExitCode(2)
         }

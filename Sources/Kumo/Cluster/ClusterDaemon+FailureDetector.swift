@@ -25,13 +25,13 @@ extension ClusterDaemon {
         if !reachable { reachable = await indirectProbe(target) }
         guard !stopped, isAlive(target) else { return }
         if reachable {
-            unreachableSince.removeValue(forKey: target)
+            downing.forget(target)
             if let member = membership.mark(target, .reachable) {
                 log.info("member reachable again", metadata: ["kumo.member": "\(member.name) \(member.node)"])
                 publish(.reachable(member))
             }
         } else {
-            if unreachableSince[target] == nil { unreachableSince[target] = clock.now }
+            downing.unreachable(target, at: clock.now)
             if let member = membership.mark(target, .unreachable) {
                 log.info("member unreachable", metadata: ["kumo.member": "\(member.name) \(member.node)"])
                 publish(.unreachable(member))
@@ -87,39 +87,25 @@ extension ClusterDaemon {
         messagesSent += 1
     }
 
-    /// Applies the downing strategy to members unreachable for long enough.
+    /// Applies the downing strategy (``Downing``) to members unreachable for long enough.
     func downUnreachable() {
-        let after: Duration
-        let keepMajority: Bool
-        switch settings.downing.kind {
-        case .manual: return
-        case .timeout(let duration): (after, keepMajority) = (duration, false)
-        case .keepMajority(let duration): (after, keepMajority) = (duration, true)
-        }
         let now = clock.now
-        let due = unreachableSince.filter { now - $0.value >= after }.map(\.key).filter { isAlive($0) }
-        guard !due.isEmpty else { return }
-        if keepMajority && !onMajoritySide() {
-            log.error("this node cannot reach a majority of the cluster for \(after); downing itself")
-            down(me)
+        switch downing.decide(membership, now: now) {
+        case .wait:
             return
+        case .downSelf(let reason):
+            log.error("\(reason); downing itself")
+            downReason = reason
+            down(me)
+        case .down(let nodes):
+            for node in nodes {
+                guard let member = membership[node] else { continue }
+                log.notice(
+                    "downing member unreachable for \(downing.unreachableFor(node, at: now) ?? .zero)",
+                    metadata: ["kumo.member": "\(member.name) \(node)"])
+                down(node)
+            }
         }
-        for node in due {
-            guard let member = membership[node] else { continue }
-            log.notice("downing member unreachable for \(now - (unreachableSince[node] ?? now))", metadata: ["kumo.member": "\(member.name) \(node)"])
-            down(node)
-        }
-    }
-
-    /// Whether this node sees a majority of the live members as reachable (on a tie: whether the
-    /// lowest live member is on its side).
-    func onMajoritySide() -> Bool {
-        let alive = membership.alive
-        let reachable = alive.filter { $0.node == me || $0.reachability == .reachable }
-        if reachable.count * 2 > alive.count { return true }
-        if reachable.count * 2 < alive.count { return false }
-        guard let lowest = alive.map(\.node).min() else { return true }
-        return reachable.contains { $0.node == lowest }
     }
 
     /// Marks `node` down by hand (for the manual downing strategy, or an operator).

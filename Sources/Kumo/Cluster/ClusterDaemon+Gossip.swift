@@ -8,6 +8,18 @@ extension ClusterDaemon {
             log.warning("refused a join whose member \(member.node) is not the caller \(String(describing: ClusterSystem.currentCaller))")
             throw ClusterError(.protocolError, "a node may only join as itself", node: me)
         }
+        // A node that is down (or gone) takes nobody into a cluster it is no longer part of:
+        // it says so, and the joiner looks elsewhere.
+        if let myself, myself.status.isTerminal || stopped {
+            log.info("refused a join from \(member.name) \(member.node): this node is \(myself.status)")
+            if myself.status == .down {
+                throw ClusterError(
+                    .downed,
+                    "seed \(myName) \(me.address) was downed by its cluster and takes no joins; restart it, or join through another seed",
+                    node: me)
+            }
+            throw ClusterError(.shuttingDown, "seed \(myName) \(me.address) is \(myself.status) and takes no joins", node: me)
+        }
         if forgotten[member.node] != nil {
             throw ClusterError(.nodeGone, "\(member.node) was down or left; restart to join as a new incarnation", node: me)
         }
@@ -15,7 +27,12 @@ extension ClusterDaemon {
             throw ClusterError(.nodeGone, "\(member.node) was \(known.status); restart to join as a new incarnation", node: me)
         }
         var admitted = member
-        admitted.status = max(member.status, .up)
+        if admitted.status < .up {
+            admitted.status = .up
+            // The joiner is younger than every member this seed knows of (``Member/upNumber``).
+            admitted.upNumber = membership[member.node].map(\.upNumber).flatMap { $0 == 0 ? nil : $0 }
+                ?? membership.highestUpNumber + 1
+        }
         apply(membership.update(admitted))
         return GossipEnvelope(membership: membership, registry: registry)
     }
@@ -138,6 +155,7 @@ extension ClusterDaemon {
             }
             if !stopped, let verdict = reply?.membership[me], verdict.status == .down {
                 log.notice("\(node) answered that this node is down there")
+                downReason = "\(node) answered that this node is down there"
                 apply(membership.update(verdict))
             }
             return true
@@ -147,6 +165,11 @@ extension ClusterDaemon {
         }
     }
 
+    /// This node's own record with `status` (and, when it becomes up, its up number).
+    func ownRecord(_ status: MemberStatus, upNumber: UInt64 = 0) -> Member {
+        Member(node: me, name: myName, status: status, role: role, upNumber: upNumber)
+    }
+
     /// A membership holding only `member`.
     func ownRecord(_ member: Member) -> Membership {
         var own = Membership()
@@ -154,16 +177,28 @@ extension ClusterDaemon {
         return own
     }
 
+    /// How a round of ``joinThroughSeeds()`` went.
+    enum JoinOutcome: Sendable, Equatable {
+        /// A seed let this node in.
+        case joined
+        /// No seed answered (or there was none to try).
+        case unanswered
+        /// Every seed that answered refused because it is down itself; their refusals.
+        case seedsDown([String])
+    }
+
     /// Tries to join through the addresses discovery gives. A joining node that finds nobody for
     /// `joinAttemptsBeforeAlone` rounds starts a cluster of its own; a node alone joins only nodes
     /// with a lower address, so two loners found by multicast end up in one cluster, not two.
-    func joinThroughSeeds() async {
-        guard let start = myself else { return }
+    @discardableResult
+    func joinThroughSeeds() async -> JoinOutcome {
+        guard let start = myself else { return .unanswered }
         let candidates = await discovery.candidates(multicast: multicast)
             .filter { $0 != me.address && (start.status == .joining || $0 < me.address) }
             .filter { address in !membership.alive.contains { $0.node.address == address } }
+        var downedSeeds: [String] = []
         for seed in candidates.shuffled() {
-            guard !stopped, let myself else { return }
+            guard !stopped, let myself else { return .unanswered }
             do {
                 let node = try await actorSystem.connect(to: seed)
                 let remote = try daemon(on: node)
@@ -173,11 +208,15 @@ extension ClusterDaemon {
                 }
                 merge(view)
                 if let current = membership[me], current.status == .joining {
-                    apply(membership.update(Member(node: me, name: myName, status: .up)))
+                    apply(membership.update(ownRecord(.up, upNumber: membership.highestUpNumber + 1)))
                 }
                 failedJoins = 0
                 log.debug("joined the cluster through \(seed)")
-                return
+                return .joined
+            } catch let error as ClusterError where error.code == .downed {
+                // The seed is down itself and says so: look for another one.
+                log.warning("seed \(seed) refused the join: \(error.message)")
+                downedSeeds.append(error.message)
             } catch {
                 log.debug("cannot join through seed \(seed): \(error)")
             }
@@ -185,8 +224,9 @@ extension ClusterDaemon {
         failedJoins += 1
         if start.status == .joining, failedJoins >= settings.joinAttemptsBeforeAlone {
             log.info("no seed answered in \(failedJoins) attempts; starting a cluster of one")
-            apply(membership.update(Member(node: me, name: myName, status: .up)))
+            apply(membership.update(ownRecord(.up, upNumber: membership.highestUpNumber + 1)))
         }
+        return downedSeeds.isEmpty ? .unanswered : .seedsDown(downedSeeds)
     }
 
     /// Leaves gracefully: leaving, then removed, each pushed to a few members at once.
@@ -194,13 +234,13 @@ extension ClusterDaemon {
         guard !stopped, let myself, !myself.status.isTerminal else { return }
         guard membership.alive.contains(where: { $0.node != me }) else {
             // Alone: nobody to tell, nothing to wait for.
-            apply(membership.update(Member(node: me, name: myName, status: .removed)))
+            apply(membership.update(ownRecord(.removed)))
             return
         }
-        apply(membership.update(Member(node: me, name: myName, status: .leaving)))
+        apply(membership.update(ownRecord(.leaving)))
         await pushToSome()
         try? await Task.sleep(for: settings.leaveGracePeriod / 2)
-        apply(membership.update(Member(node: me, name: myName, status: .removed)))
+        apply(membership.update(ownRecord(.removed)))
         await pushToSome()
         try? await Task.sleep(for: settings.leaveGracePeriod / 2)
     }

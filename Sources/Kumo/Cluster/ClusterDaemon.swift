@@ -20,11 +20,16 @@ distributed actor ClusterDaemon {
     let settings: MembershipSettings
     let me: NodeID
     let myName: String
+    /// This node's role, as it announces it.
+    let role: NodeRole
     let log: Logger
 
     var membership = Membership()
     var registry = Registry()
-    var unreachableSince: [NodeID: ContinuousClock.Instant] = [:]
+    /// The downing strategy's state: who is unreachable since when.
+    var downing: Downing
+    /// Why this node is about to go down, when it knows better than "the cluster said so".
+    var downReason: String?
     var terminalSince: [NodeID: ContinuousClock.Instant] = [:]
     /// Members forgotten after being down or removed, remembered (by identity only) for ten times
     /// `forgetAfter` so that no stale gossip or join can bring them back.
@@ -64,6 +69,8 @@ distributed actor ClusterDaemon {
         self.settings = settings
         self.me = actorSystem.node
         self.myName = actorSystem.settings.name
+        self.role = actorSystem.settings.role
+        self.downing = Downing(strategy: settings.downing, me: actorSystem.node)
         var log = actorSystem.logger
         log[metadataKey: "kumo.actor"] = "kumo.cluster"
         self.log = log
@@ -78,15 +85,19 @@ distributed actor ClusterDaemon {
     var myself: Member? { membership[me] }
 
     /// Starts gossip and probing. With nothing to discover the node forms a cluster of one and is
-    /// up at once; otherwise it is joining until a seed answers.
-    func start(discovery: Discovery, multicast: MulticastDiscovery?) {
+    /// up at once; otherwise it is joining, and makes its first attempt to join before this
+    /// returns (the node's start fails when every seed that answered is down itself).
+    func start(discovery: Discovery, multicast: MulticastDiscovery?) async -> JoinOutcome {
         self.discovery = discovery
         self.multicast = multicast
-        apply(membership.update(Member(node: me, name: myName, status: discovery.isEmpty ? .up : .joining)))
+        apply(membership.update(discovery.isEmpty ? ownRecord(.up, upNumber: 1) : ownRecord(.joining)))
         startLogCollector()
-        guard settings.enabled else { return }
+        guard settings.enabled else { return .unanswered }
+        let outcome = discovery.isEmpty ? JoinOutcome.joined : await joinThroughSeeds()
+        if case .seedsDown = outcome, myself?.status == .joining { return outcome }
         loops.append(Task { await self.gossipLoop() })
         loops.append(Task { await self.probeLoop() })
+        return outcome
     }
 
     private func gossipLoop() async {
@@ -129,14 +140,17 @@ distributed actor ClusterDaemon {
             publish(.statusChanged(member, previous: change.previous))
             if member.status.isTerminal {
                 terminalSince[member.node] = clock.now
-                unreachableSince.removeValue(forKey: member.node)
+                downing.forget(member.node)
                 if registry.removeNode(member.node) { notifyAllListings() }
                 nodeTerminated(member.node, left: member.status == .removed)
                 if member.node == me, member.status == .down {
                     log.error("this node was declared down by the cluster; it must restart to rejoin as a new incarnation")
-                    actorSystem.markDowned()
-                    stop()
                 }
+            }
+            if member.node == me {
+                let reason = member.status == .down ? (downReason ?? "the cluster declared this node down") : nil
+                actorSystem.lifecycleAdvanced(to: NodeLifecycleEvent(status: member.status, reason: reason))
+                if member.status == .down { stop() }
             }
             if member.node != me, change.previous == nil || change.previous == .joining, member.status == .up {
                 log.debug("member up", metadata: ["kumo.member": "\(member.name) \(member.node)"])

@@ -43,6 +43,12 @@ public struct Membership: Sendable, Hashable, Codable {
             }
         }
         if var existing = members[incoming.node] {
+            // Up numbers merge by their minimum (0 is unknown), so two seeds that both admitted
+            // a joiner settle on one number; they change no status and make no event.
+            if incoming.upNumber != 0, existing.upNumber == 0 || incoming.upNumber < existing.upNumber {
+                existing.upNumber = incoming.upNumber
+                members[incoming.node] = existing
+            }
             guard incoming.status > existing.status else { return changes }
             let previous = existing.status
             existing.status = incoming.status
@@ -83,6 +89,11 @@ public struct Membership: Sendable, Hashable, Codable {
         for node in nodes where members[node]?.status.isTerminal == true {
             members.removeValue(forKey: node)
         }
+    }
+
+    /// The highest up number any member has (0 when none is up).
+    public var highestUpNumber: UInt64 {
+        members.values.map(\.upNumber).max() ?? 0
     }
 
     /// Whether every alive member is `up` and all views agree on `nodes` (used to wait for convergence).

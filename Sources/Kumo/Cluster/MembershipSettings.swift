@@ -44,10 +44,11 @@ public struct DowningStrategy: Sendable, CustomStringConvertible {
     public static func timeout(_ duration: Duration) -> DowningStrategy { DowningStrategy(kind: .timeout(duration)) }
 
     /// Like ``timeout(_:)``, but only on the side of a partition that can still reach a majority
-    /// of the members (on a tie, the side with the lowest node identity). A node on the minority
-    /// side downs *itself* instead, so a partition never leaves two clusters running. A crashed
-    /// node is downed by the rest as with ``timeout(_:)`` — unless it was half of a two-node
-    /// cluster, where a crash and a partition look the same and the lower node survives.
+    /// of the voting members (full members that are up; clients do not vote). On an exact half,
+    /// the side holding the oldest member — the one that became up first — wins. A node on the
+    /// minority side downs *itself* instead, so a partition never leaves two clusters running. A
+    /// crashed node is downed by the rest as with ``timeout(_:)``; in a two-node cluster, where a
+    /// crash and a partition look the same, the node that was there first survives.
     public static func keepMajority(after duration: Duration) -> DowningStrategy {
         DowningStrategy(kind: .keepMajority(duration))
     }

@@ -13,7 +13,7 @@ public struct ClusterError: Error, Sendable, CustomStringConvertible, Equatable 
             case timeout = 1, nodeUnreachable, connectionLost, nodeGone, unknownActor, unknownTarget
             case argumentDecodingFailed, resultDecodingFailed, encodingFailed, remoteError
             case handshakeFailed, authenticationFailed, shuttingDown, protocolError, invalidConfiguration
-            case nameTaken, cancelled, duplicateConnection, unknownType, downed
+            case nameTaken, cancelled, duplicateConnection, unknownType, downed, seedDown
         }
         let value: Value
 
@@ -55,6 +55,9 @@ public struct ClusterError: Error, Sendable, CustomStringConvertible, Equatable 
         public static let unknownType = Code(value: .unknownType)
         /// This node was declared down by the cluster and takes no further part in it.
         public static let downed = Code(value: .downed)
+        /// Every seed a node tried to join through answered that it was downed by its cluster
+        /// (and so takes no joins): the node could not start.
+        public static let seedDown = Code(value: .seedDown)
         /// A second connection to a peer was refused because the two nodes already share one.
         public static let duplicateConnection = Code(value: .duplicateConnection)
 

@@ -28,6 +28,10 @@ public struct ClusterSettings: Sendable {
     public var seeds: [NodeAddress]
     /// More ways to find the cluster: DNS names, UDP multicast (see ``Discovery``). Default none.
     public var discovery: Discovery
+    /// The part this node plays: a full ``NodeRole/member`` (the default), or a
+    /// ``NodeRole/client`` — a driver or a tool that joins for a while, does not count in
+    /// majority decisions and whose crash costs the others nothing.
+    public var role: NodeRole
 
     /// How long a remote call may take, unless the call sets its own
     /// (``ClusterSystem/withCallTimeout(_:_:)``). Default 5 s.
@@ -119,6 +123,7 @@ public struct ClusterSettings: Sendable {
         self.secret = secret
         self.seeds = []
         self.discovery = .none
+        self.role = .member
         self.callTimeout = .seconds(5)
         self.connectTimeout = .seconds(2)
         self.handshakeTimeout = .seconds(5)

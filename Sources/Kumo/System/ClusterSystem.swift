@@ -53,8 +53,8 @@ public final class ClusterSystem: DistributedActorSystem, Sendable {
     struct Lifecycle: Sendable {
         /// Local actors someone watches or registered: their deinit must be reported.
         var interesting: Set<ActorID.Path> = []
-        var downed = false
         var shutDown = false
+        var node = NodeLifecycle()
     }
 
     /// The node's membership agent.
@@ -110,7 +110,14 @@ public final class ClusterSystem: DistributedActorSystem, Sendable {
             multicast = try await MulticastDiscovery(
                 configuration: configuration, node: node.address, secret: settings.secret, eventLoop: loop, logger: logger)
         }
-        _ = await withDaemon { [multicast] in $0.start(discovery: discovery, multicast: multicast) }
+        let outcome = await withDaemon { [multicast] in await $0.start(discovery: discovery, multicast: multicast) }
+        if case .seedsDown(let refusals)? = outcome {
+            await shutdown()
+            throw ClusterError(
+                .seedDown,
+                "node \(settings.name) cannot join: every seed that answered is down itself (\(refusals.joined(separator: "; ")))",
+                node: node)
+        }
     }
 
     /// Shuts the node down: says goodbye to every peer, fails calls in flight with
@@ -126,6 +133,7 @@ public final class ClusterSystem: DistributedActorSystem, Sendable {
                 await daemon.leave()
                 daemon.stop()
             }
+            for subscriber in lifecycle.withLock({ $0.node.finish() }) { subscriber.finish() }
         }
         let (connections, channels, waiting): ([Connection], [any Channel], [EventLoopPromise<Connection>]) =
             peers.withLock { table in
@@ -209,13 +217,33 @@ public final class ClusterSystem: DistributedActorSystem, Sendable {
         lifecycle.withLock { _ = $0.interesting.insert(path) }
     }
 
-    func markDowned() {
-        lifecycle.withLock { $0.downed = true }
+    /// This node's status moved: tell the subscribers of ``lifecycleEvents()``.
+    func lifecycleAdvanced(to event: NodeLifecycleEvent) {
+        let subscribers = lifecycle.withLock { $0.node.advance(to: event) }
+        for subscriber in subscribers { subscriber.yield(event) }
+        if event.status.isTerminal {
+            for subscriber in subscribers { subscriber.finish() }
+        }
     }
 
     /// Whether the cluster declared this node down. A downed node takes no further part in
     /// membership; restart it to rejoin as a new incarnation.
-    public var isDowned: Bool { lifecycle.withLock { $0.downed } }
+    public var isDowned: Bool { lifecycle.withLock { $0.node.current?.status == .down } }
+
+    /// This node's own lifecycle: its current status first, then each change — `joining`, `up`,
+    /// `leaving`, `removed` (a graceful leave) or `down` (with the reason). The stream ends after
+    /// `down` or `removed`, or when the node shuts down.
+    public func lifecycleEvents() -> AsyncStream<NodeLifecycleEvent> {
+        let (stream, continuation) = AsyncStream<NodeLifecycleEvent>.makeStream(bufferingPolicy: .bufferingNewest(16))
+        if let id = lifecycle.withLock({ $0.node.subscribe(continuation) }) {
+            continuation.onTermination = { [weak self] _ in
+                self?.lifecycle.withLock { $0.node.unsubscribe(id) }
+            }
+        } else {
+            continuation.finish()
+        }
+        return stream
+    }
 
     public func resolve<Act>(id: ActorID, as actorType: Act.Type) throws -> Act?
     where Act: DistributedActor, ActorID == Act.ID {
@@ -288,7 +316,11 @@ extension ClusterSystem {
     /// Stops the node the way a crash would, for tests: connections and the listening socket close
     /// at once, with no goodbye and no graceful leave; peers must detect the failure.
     public func simulateCrash() async {
-        lifecycle.withLock { $0.shutDown = true }
+        let subscribers = lifecycle.withLock { state in
+            state.shutDown = true
+            return state.node.finish()
+        }
+        for subscriber in subscribers { subscriber.finish() }
         _ = await withDaemon { $0.stop() }
         let channels: [any Channel] = peers.withLock { table in
             table.shuttingDown = true
