@@ -83,6 +83,24 @@ struct HandshakeTests {
         #expect(error.message.contains("v7"))
     }
 
+    @Test("a node that speaks only protocol version 1 is refused, and the refusal names both versions")
+    func oldVersion() throws {
+        var acceptor = HandshakeStateMachine(role: .acceptor, local: b, localName: "b", secret: "s")
+        var hello = ByteBuffer()
+        HelloMessage(minimumVersion: ProtocolVersion(1), maximumVersion: ProtocolVersion(1), node: a, name: "old", nonce: Array(repeating: 0, count: 32))
+            .write(to: &hello)
+        guard case .reject(let bytes, let error) = acceptor.receive(try frame(hello), admit: { _ in nil }) else {
+            Issue.record("expected a rejection")
+            return
+        }
+        #expect(error.message.contains("v1...v1"), "\(error)")
+        #expect(error.message.contains("\(ProtocolVersion.minimumSupported)...\(ProtocolVersion.current)"), "\(error)")
+        // The old node reads the rejection and reports it with the message.
+        let rejection = try RejectMessage(body: try frame(bytes).body)
+        #expect(rejection.reason == .unsupportedVersion)
+        #expect(rejection.message == error.message)
+    }
+
     @Test("frames other than the handshake's are a protocol error before it ends")
     func earlyCall() throws {
         var acceptor = HandshakeStateMachine(role: .acceptor, local: b, localName: "b", secret: "s")

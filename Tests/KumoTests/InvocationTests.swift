@@ -12,8 +12,8 @@ struct Blob: Codable, Sendable, Equatable { var name: String; var bytes: [UInt8]
 @Suite("Invocation encoding and decoding", .timeLimit(.minutes(1)))
 struct InvocationTests {
     /// Builds the call frame a caller would send, and parses it as the receiver does.
-    func roundTrip(_ encoder: inout KumoInvocationEncoder) throws -> CallMessage {
-        let frame = encoder.makeFrame(callID: 7, target: 3, actor: .name("probe"), deadlineMillis: 1500)
+    func roundTrip(_ encoder: inout KumoInvocationEncoder, metadata: CallMetadata = CallMetadata()) throws -> CallMessage {
+        let frame = encoder.makeFrame(callID: 7, target: 3, actor: .name("probe"), deadlineMillis: 1500, metadata: metadata)
         var parser = FrameParser(maxFrameSize: 1 << 26)
         parser.append(frame.flattened())
         var parsed = try #require(try parser.next())
@@ -38,6 +38,7 @@ struct InvocationTests {
             #expect(call.target == 3)
             #expect(call.actor == .name("probe"))
             #expect(call.deadlineMillis == 1500)
+            #expect(call.metadata.isEmpty && call.metadataViolation == nil)
             #expect(call.arguments.count == 2)
             var decoder = KumoInvocationDecoder(system: nodes[0], call: call, target: InboundTarget(name: "Probe.test"))
             let types = try decoder.decodeGenericSubstitutions()
@@ -48,13 +49,70 @@ struct InvocationTests {
         }
     }
 
+    @Test("call metadata travels in the call frame, in order; unknown keys are kept for the callee to ignore")
+    func metadataLayout() async throws {
+        try await withLocalCluster(nodes: 1) { nodes in
+            var encoder = nodes[0].makeInvocationEncoder()
+            try encoder.recordArgument(RemoteCallArgument(label: nil, name: "a", value: 42))
+            try encoder.doneRecording()
+            var metadata = CallMetadata()
+            try metadata.set("traceparent", to: "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01")
+            try metadata.set("kumo.job.id", to: [1, 2, 3])
+            try metadata.set("x-unknown", to: [])
+            let call = try roundTrip(&encoder, metadata: metadata)
+            #expect(call.metadata == metadata)
+            #expect(call.metadata.string(forKey: "traceparent")?.hasPrefix("00-0af7") == true)
+            #expect(call.metadata["kumo.job.id"] == [1, 2, 3])
+            #expect(call.metadataViolation == nil)
+            var decoder = KumoInvocationDecoder(system: nodes[0], call: call, target: InboundTarget(name: "Probe.test"))
+            #expect(try decoder.decodeNextArgument() as Int == 42)
+        }
+    }
+
+    @Test("metadata that breaks a bound is read whole and reported, so only its call is refused")
+    func metadataBounds() throws {
+        var metadata = CallMetadata()
+        #expect(throws: WireError.self) { try metadata.set("", to: [1]) }
+        #expect(throws: WireError.self) { try metadata.set(String(repeating: "k", count: 129), to: [1]) }
+        #expect(throws: WireError.self) { try metadata.set("big", to: [UInt8](repeating: 0, count: 4097)) }
+        for index in 0..<CallMetadata.maximumEntries { try metadata.set("k\(index)", to: [UInt8(index)]) }
+        #expect(throws: WireError.self) { try metadata.set("one too many", to: [1]) }
+        try metadata.set("k0", to: [9])  // replacing is fine
+        #expect(metadata["k0"] == [9] && metadata.entries.count == CallMetadata.maximumEntries)
+
+        // Written by hand: 40 entries, then a key twice, then a value too long.
+        func call(entries: [(String, Int)]) throws -> CallMessage {
+            var body = ByteBuffer()
+            body.writeWireVarint(UInt64(5))  // call id
+            body.writeInteger(UInt8(0))
+            body.writeWireVarint(UInt64(1))
+            body.writeWireActorPath(.number(1))
+            body.writeWireVarint(UInt64(0))
+            body.writeWireVarint(entries.count)
+            for (key, length) in entries {
+                body.writeWireString(key)
+                body.writeWireVarint(length)
+                body.writeBytes([UInt8](repeating: 7, count: length))
+            }
+            body.writeWireVarint(0)  // substitutions
+            body.writeWireVarint(0)  // arguments
+            return try CallMessage(body: body)
+        }
+        let many = try call(entries: (0..<40).map { ("k\($0)", 1) })
+        #expect(many.callID == 5 && many.metadata.isEmpty)
+        #expect(many.metadataViolation?.contains("40 metadata entries") == true)
+        #expect(try call(entries: [("a", 1), ("a", 1)]).metadataViolation?.contains("twice") == true)
+        #expect(try call(entries: [("a", 5000)]).metadataViolation?.contains("5000 bytes") == true)
+        #expect(try call(entries: [("a", 10)]).metadataViolation == nil)
+    }
+
     @Test("the header is written in front of the arguments without copying them")
     func headroom() async throws {
         try await withLocalCluster(nodes: 1) { nodes in
             var encoder = nodes[0].makeInvocationEncoder()
             try encoder.recordArgument(RemoteCallArgument(label: nil, name: "bytes", value: [UInt8](repeating: 1, count: 100_000)))
             let before = encoder.buffer.readerIndex
-            let frame = encoder.makeFrame(callID: 1, target: 1, actor: .number(9), deadlineMillis: 0)
+            let frame = encoder.makeFrame(callID: 1, target: 1, actor: .number(9), deadlineMillis: 0, metadata: CallMetadata())
             #expect(frame.attachments.isEmpty)
             #expect(frame.head.readerIndex < before)
             #expect(frame.head.readerIndex > 0)

@@ -24,6 +24,11 @@ extension ClusterDaemon {
         var reachable = await directProbe(target)
         if !reachable { reachable = await indirectProbe(target) }
         guard !stopped, isAlive(target) else { return }
+        record(target, reachable: reachable)
+    }
+
+    /// Records what a probe found of `target`: its reachability here, and the downing clock.
+    func record(_ target: NodeID, reachable: Bool) {
         if reachable {
             downing.forget(target)
             if let member = membership.mark(target, .reachable) {
@@ -88,7 +93,27 @@ extension ClusterDaemon {
     }
 
     /// Applies the downing strategy (``Downing``) to members unreachable for long enough.
-    func downUnreachable() {
+    ///
+    /// A decision counts on this node's view of who is reachable, and probes visit one member at
+    /// a time, so the view of a member not probed for a while may be stale: a node cut off from
+    /// everyone could still count an unprobed member as reachable, find itself on the majority
+    /// side, and down the others one by one. Before it acts, the node therefore probes every
+    /// other voter at once and decides again on what it finds.
+    func downUnreachable() async {
+        guard downing.decide(membership, now: clock.now) != .wait else { return }
+        let others = Downing.voters(of: membership).map(\.node).filter { $0 != me }
+        let answers = await withTaskGroup(of: (NodeID, Bool).self) { group in
+            for node in others {
+                group.addTask { (node, await self.directProbe(node)) }
+            }
+            var answers: [(NodeID, Bool)] = []
+            for await answer in group { answers.append(answer) }
+            return answers
+        }
+        guard !stopped else { return }
+        for (node, reachable) in answers where isAlive(node) {
+            record(node, reachable: reachable)
+        }
         let now = clock.now
         switch downing.decide(membership, now: now) {
         case .wait:

@@ -107,7 +107,7 @@ distributed actor ClusterDaemon {
     private func probeLoop() async {
         while await pause(settings.probeInterval) {
             await probeRound()
-            downUnreachable()
+            await downUnreachable()
             forgetOldMembers()
         }
     }

@@ -81,7 +81,7 @@ struct HandshakeStateMachine {
                 guard version >= hello.minimumVersion, version >= .minimumSupported else {
                     return reject(
                         .unsupportedVersion,
-                        "peer \(hello.node) speaks \(hello.minimumVersion)...\(hello.maximumVersion), this node \(ProtocolVersion.minimumSupported)...\(ProtocolVersion.current)",
+                        "peer \(hello.node) speaks protocol \(hello.minimumVersion)...\(hello.maximumVersion), this node \(ProtocolVersion.minimumSupported)...\(ProtocolVersion.current)",
                         code: .handshakeFailed)
                 }
                 if let refusal = admit(hello.node) {
@@ -102,7 +102,10 @@ struct HandshakeStateMachine {
             case (.awaitingChallenge(let helloNonce), .challenge):
                 let challenge = try ChallengeMessage(body: frame.body)
                 guard challenge.version >= .minimumSupported, challenge.version <= .current else {
-                    return .fail(ClusterError(.handshakeFailed, "peer chose unsupported protocol \(challenge.version)"))
+                    return .fail(ClusterError(
+                        .handshakeFailed,
+                        "peer \(challenge.node) chose protocol \(challenge.version); this node speaks \(ProtocolVersion.minimumSupported)...\(ProtocolVersion.current)",
+                        node: challenge.node))
                 }
                 guard verify(challenge.mac, "kumo/v1/acceptor", helloNonce, challenge.nonce,
                              initiator: local, acceptor: challenge.node)

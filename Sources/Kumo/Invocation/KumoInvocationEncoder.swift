@@ -87,15 +87,19 @@ public struct KumoInvocationEncoder: DistributedTargetInvocationEncoder {
     /// Turns the recorded arguments into a whole call frame (an attached one when arguments left
     /// byte arrays out), writing the header into the headroom when it fits (it nearly always
     /// does) and copying otherwise. Consumes the arguments: call it once.
-    mutating func makeFrame(callID: UInt64, target: UInt32, actor: ActorID.Path, deadlineMillis: UInt64) -> OutboundFrame {
+    mutating func makeFrame(
+        callID: UInt64, target: UInt32, actor: ActorID.Path, deadlineMillis: UInt64, metadata: CallMetadata
+    ) -> OutboundFrame {
         OutboundFrame.wrapping(
-            makeCallFrame(callID: callID, target: target, actor: actor, deadlineMillis: deadlineMillis),
+            makeCallFrame(callID: callID, target: target, actor: actor, deadlineMillis: deadlineMillis, metadata: metadata),
             attachments: attachments)
     }
 
     /// Takes the arguments' buffer out of the encoder (so it is not shared and writing the header
     /// into its headroom copies nothing) and writes the call header in front of them.
-    private mutating func makeCallFrame(callID: UInt64, target: UInt32, actor: ActorID.Path, deadlineMillis: UInt64) -> ByteBuffer {
+    private mutating func makeCallFrame(
+        callID: UInt64, target: UInt32, actor: ActorID.Path, deadlineMillis: UInt64, metadata: CallMetadata
+    ) -> ByteBuffer {
         assert(deferred.isEmpty, "encodeDeferredArguments() must run before makeFrame")
         var arguments = ByteBuffer()
         swap(&arguments, &buffer)
@@ -103,7 +107,7 @@ public struct KumoInvocationEncoder: DistributedTargetInvocationEncoder {
         let start = header.beginFrame(.call)
         CallMessage.writeHeader(
             callID: callID, flags: [], target: target, actor: actor, deadlineMillis: deadlineMillis,
-            substitutions: substitutions, to: &header)
+            metadata: metadata, substitutions: substitutions, to: &header)
         header.writeWireVarint(argumentCount)
         let frameLength = header.readableBytes - 4 + arguments.readableBytes
         header.setInteger(UInt32(truncatingIfNeeded: frameLength), at: start)

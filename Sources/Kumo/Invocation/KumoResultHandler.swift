@@ -77,6 +77,6 @@ public struct KumoResultHandler: DistributedTargetInvocationResultHandler, Senda
         // Replies need no order among themselves: a unique key keeps a large reply from holding
         // back the small ones behind it.
         try? connection.outbox.enqueue(frame, key: Int(truncatingIfNeeded: callID) | Int.min, callOrReply: true)
-        connection.callFinished()
+        connection.callFinished(callID)
     }
 }

@@ -64,7 +64,8 @@ extension ClusterSystem {
         let targetID = try connection.outbox.targetID(for: target.identifier)
         let callID = connection.makeCallID()
         let millis = UInt64(max(1, (deadline - now).nanoseconds / 1_000_000))
-        let frame = invocation.makeFrame(callID: callID, target: targetID, actor: id.path, deadlineMillis: millis)
+        let frame = invocation.makeFrame(
+            callID: callID, target: targetID, actor: id.path, deadlineMillis: millis, metadata: Self.callContext.metadata)
         let task = withUnsafeCurrentTask { $0?.hashValue ?? 0 }
         return try await connection.call(frame, id: callID, deadline: deadline, orderingKey: task ^ id.path.hashValue)
     }
@@ -76,7 +77,14 @@ extension ClusterSystem {
     /// start in the order they arrived.
     func dispatch(_ call: CallMessage, target: InboundTarget, from connection: Connection) {
         let handler = KumoResultHandler(system: self, connection: connection, callID: call.callID)
-        connection.callStarted(limit: settings.maxInFlightCallsPerConnection)
+        connection.callStarted(call.callID, limit: settings.maxInFlightCallsPerConnection)
+        if let violation = call.metadataViolation {
+            logger.warning(
+                "refused a call whose metadata breaks a bound: \(violation)",
+                metadata: ["kumo.peer": "\(connection.peer.name) \(connection.peer.node)", "kumo.target": "\(target.readableName)"])
+            handler.send(error: ClusterError(.protocolError, "refused \(target.readableName): \(violation)", node: node))
+            return
+        }
         guard let actor = localActor(call.actor) else {
             handler.send(error: ClusterError(
                 .unknownActor, "no actor \(call.actor) on node \(settings.name) (call to \(target.readableName))",
@@ -91,13 +99,13 @@ extension ClusterSystem {
             return
         }
         let deadline = call.deadlineMillis == 0 ? nil : NIODeadline.now() + .milliseconds(Int64(call.deadlineMillis))
-        let context = CallContext(deadline: deadline, caller: connection.peer.node)
+        let context = CallContext(deadline: deadline, caller: connection.peer.node, metadata: call.metadata)
         let decoder = KumoInvocationDecoder(system: self, call: call, target: target)
         // A call with large arguments runs off the event loop, at low priority, so small calls
         // behind it are not held up by the copy of its arguments, nor by freeing them once it
         // returns (see ``BulkExecutor``).
         let large = call.arguments.bytes.readableBytes > settings.chunkSize || !call.attachments.isEmpty
-        Task(executorPreference: large ? BulkExecutor.shared : executor) {
+        let task = Task(executorPreference: large ? BulkExecutor.shared : executor) {
             var decoder = decoder
             await Self.$callContext.withValue(context) {
                 do {
@@ -112,6 +120,8 @@ extension ClusterSystem {
                 }
             }
         }
+        // The caller may cancel the call from now on (a `cancel` frame cancels this task).
+        connection.callRunning(call.callID, task)
     }
 
     /// A decoder that can decode actor references and ports for this system.

@@ -272,6 +272,9 @@ public final class ClusterSystem: DistributedActorSystem, Sendable {
         var deadline: NIODeadline?
         /// The authenticated node whose call this task runs, if it runs one.
         var caller: NodeID?
+        /// The metadata the calls made by this task carry: the metadata of the call it runs,
+        /// with what ``ClusterSystem/withCallMetadata(_:_:_:)`` set on top.
+        var metadata = CallMetadata()
     }
 
     @TaskLocal static var callContext = CallContext()
@@ -281,6 +284,30 @@ public final class ClusterSystem: DistributedActorSystem, Sendable {
     /// The node whose remote call the current task is running, authenticated by the handshake;
     /// `nil` outside a remote call.
     public static var currentCaller: NodeID? { callContext.caller }
+
+    /// The metadata that remote calls made by the current task carry: what the call this task
+    /// serves came with, plus what ``withCallMetadata(_:_:_:)`` set around it.
+    public static var callMetadata: CallMetadata { callContext.metadata }
+
+    /// Runs `body` with `key` set to `value` in the metadata of every remote call made inside it
+    /// (and of the calls those calls make in turn, on whatever node).
+    /// - Throws: ``ClusterError`` (`invalidConfiguration`) when the entry breaks a bound of
+    ///   ``CallMetadata``; otherwise whatever `body` throws.
+    public func withCallMetadata<T>(_ key: String, _ value: [UInt8], _ body: () async throws -> T) async throws -> T {
+        var context = Self.callContext
+        do {
+            try context.metadata.set(key, to: value)
+        } catch {
+            throw ClusterError(.invalidConfiguration, error.message, node: node)
+        }
+        return try await Self.$callContext.withValue(context) { try await body() }
+    }
+
+    /// Runs `body` with `key` set to the UTF-8 bytes of `value` in the metadata of every remote
+    /// call made inside it (see ``withCallMetadata(_:_:_:)-([UInt8])``).
+    public func withCallMetadata<T>(_ key: String, _ value: String, _ body: () async throws -> T) async throws -> T {
+        try await withCallMetadata(key, Array(value.utf8), body)
+    }
 
     /// Runs `body` with remote calls limited to `timeout` (or less, when an enclosing deadline is
     /// sooner). Deadlines travel with calls: a remote actor's own calls share the caller's.

@@ -14,9 +14,15 @@ final class Connection: Sendable, CustomStringConvertible {
     private let calls = Mutex(PendingCalls())
     private let inbound = Mutex(InboundCalls())
 
-    /// Inbound calls running now; reading pauses while there are too many.
+    /// Inbound calls running now, by call id; reading pauses while there are too many.
     private struct InboundCalls {
-        var running = 0
+        /// A call between its arrival and its reply: its task once it has one, and whether the
+        /// caller cancelled it before the task was made.
+        enum Entry {
+            case starting(cancelled: Bool)
+            case running(Task<Void, Never>)
+        }
+        var entries: [UInt64: Entry] = [:]
         var limit = Int.max
         var paused = false
     }
@@ -89,6 +95,10 @@ final class Connection: Sendable, CustomStringConvertible {
         } onCancel: {
             if let pending = calls.withLock({ $0.entries.removeValue(forKey: id) }) {
                 pending.continuation.resume(throwing: ClusterError(.cancelled, "the calling task was cancelled", node: peer.node))
+                // The call went out: tell the callee, whose task is then cancelled too.
+                var cancel = ByteBuffer()
+                CancelMessage(callID: id).write(to: &cancel)
+                try? outbox.enqueue(cancel)
             }
         }
     }
@@ -167,23 +177,55 @@ final class Connection: Sendable, CustomStringConvertible {
         }
     }
 
-    /// Counts an inbound call in; at `limit` running calls, reading from the peer pauses.
-    func callStarted(limit: Int) {
+    /// Counts inbound call `id` in; at `limit` running calls, reading from the peer pauses.
+    func callStarted(_ id: UInt64, limit: Int) {
         let pause = inbound.withLock { state -> Bool in
-            state.running += 1
+            state.entries[id] = .starting(cancelled: false)
             state.limit = limit
-            guard state.running >= limit, !state.paused else { return false }
+            guard state.entries.count >= limit, !state.paused else { return false }
             state.paused = true
             return true
         }
         if pause { pauseReading(.calls) }
     }
 
-    /// Counts an inbound call out (its reply was queued); reading resumes at half the limit.
-    func callFinished() {
+    /// Inbound call `id` runs in `task`, which a `cancel` frame from the caller cancels.
+    func callRunning(_ id: UInt64, _ task: Task<Void, Never>) {
+        let cancel = inbound.withLock { state -> Bool in
+            switch state.entries[id] {
+            case .starting(let cancelled):
+                state.entries[id] = .running(task)
+                return cancelled
+            case .running, nil:
+                return false  // it has already replied
+            }
+        }
+        if cancel { task.cancel() }
+    }
+
+    /// The caller cancelled inbound call `id`: its task is cancelled. Returns false when no such
+    /// call is running (it already replied, or never existed).
+    func cancelInbound(_ id: UInt64) -> Bool {
+        let found: (Bool, Task<Void, Never>?) = inbound.withLock { state in
+            switch state.entries[id] {
+            case .starting:
+                state.entries[id] = .starting(cancelled: true)
+                return (true, nil)
+            case .running(let task):
+                return (true, task)
+            case nil:
+                return (false, nil)
+            }
+        }
+        found.1?.cancel()
+        return found.0
+    }
+
+    /// Counts inbound call `id` out (its reply was queued); reading resumes at half the limit.
+    func callFinished(_ id: UInt64) {
         let resume = inbound.withLock { state -> Bool in
-            state.running -= 1
-            guard state.paused, state.running <= state.limit / 2 else { return false }
+            state.entries.removeValue(forKey: id)
+            guard state.paused, state.entries.count <= state.limit / 2 else { return false }
             state.paused = false
             return true
         }

@@ -154,6 +154,12 @@ final class ConnectionHandler: ChannelInboundHandler {
             // A frame with attachments small enough to come whole (large ones come in chunks
             // and are unpacked by the reassembler).
             try handleEstablished(try AttachedFrame.unpack(body: frame.body), connection: connection, context: context)
+        case .cancel:
+            let cancel = try CancelMessage(body: frame.body)
+            if !connection.cancelInbound(cancel.callID) {
+                // Usually a call that replied while its caller gave up; nothing to cancel.
+                logger.debug("ignored a cancel for call \(cancel.callID), which is not running")
+            }
         case .ping:
             var pong = ByteBuffer()
             let start = pong.beginFrame(.pong)

@@ -35,6 +35,7 @@ public struct CallArguments: Sendable, Sequence {
 /// slices of the frame (no copy).
 ///
 /// Layout: `callID varint | flags u8 | target varint | actorPath | deadlineMillis varint |
+/// metadata (count varint | (key string | length varint | bytes)*) |
 /// substitutionCount varint | substitution* string | argumentCount varint |
 /// argument* (u32 big-endian length, bytes)`.
 public struct CallMessage: Sendable {
@@ -56,6 +57,11 @@ public struct CallMessage: Sendable {
     public var actor: ActorID.Path
     /// Milliseconds left until the caller gives up, when the call was sent; 0 means none.
     public var deadlineMillis: UInt64
+    /// The call's metadata (trace context, job ids, …).
+    public var metadata: CallMetadata
+    /// What is wrong with the metadata, when it is well formed but breaks a bound: the call
+    /// must be refused (``metadata`` is then empty).
+    public var metadataViolation: String?
     /// Stable names of the generic substitutions, in order.
     public var substitutions: [String]
     /// The encoded arguments, in order.
@@ -74,6 +80,7 @@ public struct CallMessage: Sendable {
         target = UInt32(try body.readWireLength(limit: Int(UInt32.max), "target id"))
         actor = try body.readWireActorPath()
         deadlineMillis = try body.readWireVarint()
+        (metadata, metadataViolation) = try CallMetadata.read(from: &body)
         let substitutionCount = try body.readWireLength(limit: Self.maximumArguments, "substitution count")
         var substitutions: [String] = []
         substitutions.reserveCapacity(substitutionCount)
@@ -100,15 +107,44 @@ public struct CallMessage: Sendable {
     /// Writes the part of a call body before the arguments (without the argument count).
     public static func writeHeader(
         callID: UInt64, flags: Flags, target: UInt32, actor: ActorID.Path, deadlineMillis: UInt64,
-        substitutions: [String], to buffer: inout ByteBuffer
+        metadata: CallMetadata, substitutions: [String], to buffer: inout ByteBuffer
     ) {
         buffer.writeWireVarint(callID)
         buffer.writeInteger(flags.rawValue)
         buffer.writeWireVarint(UInt64(target))
         buffer.writeWireActorPath(actor)
         buffer.writeWireVarint(deadlineMillis)
+        metadata.write(to: &buffer)
         buffer.writeWireVarint(substitutions.count)
         for name in substitutions { buffer.writeWireString(name) }
+    }
+}
+
+/// A `cancel` frame: the caller of call `callID` (on this connection, in the other direction)
+/// gave up on it because its task was cancelled; the callee's task is cancelled in turn.
+///
+/// Layout: `callID varint`. A cancel for a call that is not running (it finished, or never
+/// existed) is ignored.
+public struct CancelMessage: Sendable, Hashable {
+    public var callID: UInt64
+
+    public init(callID: UInt64) {
+        self.callID = callID
+    }
+
+    /// Appends the whole frame.
+    public func write(to buffer: inout ByteBuffer) {
+        let start = buffer.beginFrame(.cancel)
+        buffer.writeWireVarint(callID)
+        buffer.endFrame(startedAt: start)
+    }
+
+    public init(body: ByteBuffer) throws(WireError) {
+        var body = body
+        callID = try body.readWireVarint()
+        guard body.readableBytes == 0 else {
+            throw WireError(.malformed, "\(body.readableBytes) stray bytes after a cancel's call id")
+        }
     }
 }
 

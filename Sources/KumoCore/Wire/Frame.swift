@@ -1,6 +1,6 @@
 import NIOCore
 
-/// The kinds of frame in protocol version 1 (docs/wire.md has the body of each).
+/// The kinds of frame in protocol version 2 (docs/wire.md has the body of each).
 public enum FrameKind: UInt8, Sendable, CaseIterable {
     // Handshake.
     case hello = 0x01
@@ -18,6 +18,7 @@ public enum FrameKind: UInt8, Sendable, CaseIterable {
     case ping = 0x16
     case pong = 0x17
     case attached = 0x18
+    case cancel = 0x19
 }
 
 /// One frame: its kind and its body (the bytes after the kind byte), and the byte arrays that
