@@ -14,8 +14,8 @@ let package = Package(
     products: [
         .library(name: "Kumo", targets: ["Kumo"]),
         .library(name: "KumoCore", targets: ["KumoCore"]),
+        .library(name: "KumoNode", targets: ["KumoNode"]),
         .library(name: "KumoTestKit", targets: ["KumoTestKit"]),
-        .library(name: "KumoExamples", targets: ["KumoExamples"]),
         .executable(name: "kumo", targets: ["KumoCLI"]),
         .executable(name: "kumo-bench", targets: ["KumoBench"]),
     ],
@@ -56,7 +56,20 @@ let package = Package(
             dependencies: ["Kumo", .product(name: "Logging", package: "swift-log")],
             swiftSettings: swiftSettings
         ),
-        // Small distributed actors the demo, the `kumo node` command and the tests share.
+        // The node command a program embeds in its own `@main` to run as a cluster node with the
+        // flags of `kumo node`, hosting its own actors.
+        .target(
+            name: "KumoNode",
+            dependencies: [
+                "Kumo",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        // Small distributed actors the demo, the `kumo node` command and the tests share; not a
+        // product.
         .target(
             name: "KumoExamples",
             dependencies: ["Kumo"],
@@ -66,10 +79,10 @@ let package = Package(
             name: "KumoCLI",
             dependencies: [
                 "Kumo",
+                "KumoNode",
                 "KumoTestKit",
                 "KumoExamples",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
-                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: swiftSettings
