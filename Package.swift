@@ -112,10 +112,29 @@ let package = Package(
             path: "Tests/VictimKit",
             swiftSettings: swiftSettings
         ),
+        // A program of the tests' own that embeds the node command (`KumoTestNode node …`) and
+        // hosts its own actor, `counter`, from a module the tests share with it.
+        .target(
+            name: "KumoTestNodeActors",
+            dependencies: ["Kumo"],
+            path: "Tests/KumoTestNodeActors",
+            swiftSettings: swiftSettings
+        ),
+        .executableTarget(
+            name: "KumoTestNode",
+            dependencies: [
+                "Kumo", "KumoNode", "KumoTestNodeActors",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ],
+            path: "Tests/KumoTestNode",
+            swiftSettings: swiftSettings
+        ),
         .testTarget(
             name: "KumoTests",
             dependencies: [
                 "Kumo", "KumoCore", "KumoTestKit", "KumoExamples", "VictimKit",
+                // Built for the tests that run it as an OS process (found beside the test bundle).
+                "KumoTestNode", "KumoTestNodeActors",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "InMemoryLogging", package: "swift-log"),
                 .product(name: "NIOCore", package: "swift-nio"),
