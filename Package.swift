@@ -14,8 +14,8 @@ let package = Package(
     products: [
         .library(name: "Kumo", targets: ["Kumo"]),
         .library(name: "KumoCore", targets: ["KumoCore"]),
+        .library(name: "KumoNode", targets: ["KumoNode"]),
         .library(name: "KumoTestKit", targets: ["KumoTestKit"]),
-        .library(name: "KumoExamples", targets: ["KumoExamples"]),
         .executable(name: "kumo", targets: ["KumoCLI"]),
         .executable(name: "kumo-bench", targets: ["KumoBench"]),
     ],
@@ -56,7 +56,20 @@ let package = Package(
             dependencies: ["Kumo", .product(name: "Logging", package: "swift-log")],
             swiftSettings: swiftSettings
         ),
-        // Small distributed actors the demo, the `kumo node` command and the tests share.
+        // The node command a program embeds in its own `@main` to run as a cluster node with the
+        // flags of `kumo node`, hosting its own actors.
+        .target(
+            name: "KumoNode",
+            dependencies: [
+                "Kumo",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        // Small distributed actors the demo, the `kumo node` command and the tests share; not a
+        // product.
         .target(
             name: "KumoExamples",
             dependencies: ["Kumo"],
@@ -66,10 +79,10 @@ let package = Package(
             name: "KumoCLI",
             dependencies: [
                 "Kumo",
+                "KumoNode",
                 "KumoTestKit",
                 "KumoExamples",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
-                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: swiftSettings
@@ -99,10 +112,29 @@ let package = Package(
             path: "Tests/VictimKit",
             swiftSettings: swiftSettings
         ),
+        // A program of the tests' own that embeds the node command (`KumoTestNode node …`) and
+        // hosts its own actor, `counter`, from a module the tests share with it.
+        .target(
+            name: "KumoTestNodeActors",
+            dependencies: ["Kumo"],
+            path: "Tests/KumoTestNodeActors",
+            swiftSettings: swiftSettings
+        ),
+        .executableTarget(
+            name: "KumoTestNode",
+            dependencies: [
+                "Kumo", "KumoNode", "KumoTestNodeActors",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ],
+            path: "Tests/KumoTestNode",
+            swiftSettings: swiftSettings
+        ),
         .testTarget(
             name: "KumoTests",
             dependencies: [
                 "Kumo", "KumoCore", "KumoTestKit", "KumoExamples", "VictimKit",
+                // Built for the tests that run it as an OS process (found beside the test bundle).
+                "KumoTestNode", "KumoTestNodeActors",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "InMemoryLogging", package: "swift-log"),
                 .product(name: "NIOCore", package: "swift-nio"),

@@ -168,7 +168,7 @@ private func section(_ title: String) {
 
 private func say(_ line: String) {
     print("  ✓ \(line)")
-    flushStandardOutput()
+    fflush(nil)
 }
 
 private func format(_ duration: Duration) -> String {

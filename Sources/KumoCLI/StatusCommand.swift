@@ -1,4 +1,5 @@
 import ArgumentParser
+import Foundation
 import Kumo
 import Logging
 
@@ -19,7 +20,7 @@ struct StatusCommand: AsyncParsableCommand {
     var timeout: Double = 5
 
     func run() async throws {
-        guard let secret = secret ?? environment("KUMO_SECRET"), !secret.isEmpty else {
+        guard let secret = secret ?? ProcessInfo.processInfo.environment["KUMO_SECRET"], !secret.isEmpty else {
             throw ValidationError("a cluster secret is required: --secret S or KUMO_SECRET")
         }
         guard let address = NodeAddress(parsing: seed) else {
@@ -64,5 +65,3 @@ struct StatusFailure: Error, CustomStringConvertible {
     var message: String
     var description: String { message }
 }
-
-import Foundation

@@ -1,0 +1,25 @@
+import ArgumentParser
+import Kumo
+import KumoNode
+import KumoTestNodeActors
+
+/// A program of its own that embeds the node command, for the tests that run it as an OS
+/// process: `KumoTestNode node --port 0 --secret S …` runs it as a cluster node hosting a
+/// ``Counter`` under the well-known name `counter`, also registered as `counters`.
+@main
+struct KumoTestNode: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "KumoTestNode",
+        abstract: "A test program that runs as a Kumo node.",
+        subcommands: [Node.self])
+
+    struct Node: NodeProgram {
+        @OptionGroup var options: NodeOptions
+
+        func setUp(_ system: ClusterSystem) async throws -> [any DistributedActor] {
+            let counter = system.withActorName("counter") { Counter(actorSystem: system) }
+            try await system.register(counter, as: "counters")
+            return [counter]
+        }
+    }
+}
