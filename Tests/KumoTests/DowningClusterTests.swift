@@ -122,6 +122,8 @@ extension ClusterTimingTests {
             await cluster.kill(0)
             var statuses: [MemberStatus] = []
             for await event in events { statuses.append(event.status) }
+            // A start whose first join attempt was slow (a loaded machine) begins with `joining`.
+            if statuses.first == .joining { statuses.removeFirst() }
             #expect(statuses == [.up, .down], "\(statuses)")
             #expect(late.isDowned)
             await late.shutdown()

@@ -27,17 +27,31 @@ extension ClusterTimingTests {
             return try await ClusterSystem(settings: settings)
         }
 
+        /// A free loopback port, found by binding port 0 (and closing it again).
+        static func freePort(secret: String) async throws -> Int {
+            var probe = settings(name: "probe", secret: secret)
+            probe.membership.enabled = false
+            let system = try await ClusterSystem(settings: probe)
+            let port = system.node.address.port
+            await system.shutdown()
+            return port
+        }
+
         /// A free loopback port below or above `port`, found by binding port 0 until one fits.
         static func freePort(below: Bool, _ port: Int, secret: String) async throws -> Int {
             for _ in 0..<64 {
-                var probe = settings(name: "probe", secret: secret)
-                probe.membership.enabled = false
-                let system = try await ClusterSystem(settings: probe)
-                let candidate = system.node.address.port
-                await system.shutdown()
+                let candidate = try await freePort(secret: secret)
                 if below ? candidate < port : candidate > port { return candidate }
             }
             throw ClusterError(.invalidConfiguration, "no free port \(below ? "below" : "above") \(port) in 64 tries")
+        }
+
+        /// A port for the long-lived node that leaves plenty of free ports on the short-lived
+        /// nodes' side: the highest (or lowest) of a few free ones.
+        static func longLivedPort(higher: Bool, secret: String) async throws -> Int {
+            var ports: [Int] = []
+            for _ in 0..<8 { ports.append(try await freePort(secret: secret)) }
+            return (higher ? ports.max() : ports.min()) ?? 0
         }
 
         @Test(
@@ -45,7 +59,9 @@ extension ClusterTimingTests {
             arguments: [true, false])
         func shortLivedNodesCrash(longLivedOnHigherPort: Bool) async throws {
             let secret = Self.secret()
-            let (long, address) = try await startNode(name: "long", secret: secret, extra: ["--downing-timeout", Self.downingTimeout])
+            let port = try await Self.longLivedPort(higher: longLivedOnHigherPort, secret: secret)
+            let (long, address) = try await startNode(
+                name: "long", secret: secret, port: port, extra: ["--downing-timeout", Self.downingTimeout])
             let observer = try await Self.observer(secret: secret)
             for round in 1...10 {
                 var settings = Self.settings(name: "short\(round)", secret: secret)

@@ -7,10 +7,10 @@ import Testing
 
 /// Starts `kumo node` processes on loopback; the `kumo` binary is found beside the test bundle
 /// (or at $KUMO_BINARY).
-func startNode(name: String, secret: String, extra: [String] = []) async throws -> (ChildProcess, NodeAddress) {
+func startNode(name: String, secret: String, port: Int = 0, extra: [String] = []) async throws -> (ChildProcess, NodeAddress) {
     let child = try await ChildProcess.launch(
         executable: siblingExecutable(named: "kumo", override: "KUMO_BINARY"),
-        arguments: ["node", "--name", name, "--port", "0", "--secret", secret, "--log-level", "warning"] + extra,
+        arguments: ["node", "--name", name, "--port", "\(port)", "--secret", secret, "--log-level", "warning"] + extra,
         readyPrefix: "kumo node ready: ")
     let field = child.readyLine.split(separator: " ").first { $0.hasPrefix("address=") }
     let address = try #require(field.flatMap { NodeAddress(parsing: $0.dropFirst("address=".count)) })

@@ -40,18 +40,23 @@ extension ClusterDaemon {
     /// One push–pull exchange: the caller's view in, this node's merged view out.
     ///
     /// A stopped node (down or shut down) takes nothing and tells only where it stands itself: its
-    /// verdicts on others are stale. A node left alone tells a caller it downed that the caller is
-    /// down only when the caller's address is higher than its own: two nodes that downed each
-    /// other, each alone, may ask each other where they stand (``askWhereIStand(_:)``) at the same
-    /// moment, and exactly one of them must go down, not both.
+    /// verdicts on others are stale. A node left alone tells a caller that downed it in turn that
+    /// the caller is down only when the caller's address is higher than its own: two nodes that
+    /// downed each other, each alone, may ask each other where they stand (``askWhereIStand(_:)``)
+    /// at the same moment, and exactly one of them must go down, not both.
     distributed func gossip(_ envelope: GossipEnvelope) -> GossipEnvelope? {
         guard let caller = ClusterSystem.currentCaller else { return nil }
         if stopped {
             guard let myself, myself.status.isTerminal else { return nil }
             return GossipEnvelope(membership: ownRecord(myself), registry: Registry())
         }
+        // Two nodes that downed each other, each alone, ask each other where they stand with
+        // nothing but their own record (``askWhereIStand(_:)``). Only such an ask goes unanswered
+        // by the lower address; a node downed by hand, which downed nobody and gossips its whole
+        // view, is told its verdict at once.
         let alone = membership.alive.allSatisfy { $0.node == me }
-        if alone, caller.address < me.address, let myself,
+        let asking = envelope.membership.members.count == 1 && envelope.membership[caller] != nil
+        if alone, asking, caller.address < me.address, let myself,
            forgotten[caller] != nil || membership[caller].map({ $0.status.isTerminal }) == true
         {
             log.info("ignored gossip from \(caller), which is down here; both are alone and it has the lower address")
