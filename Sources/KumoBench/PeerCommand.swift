@@ -34,7 +34,7 @@ struct PeerCommand: AsyncParsableCommand {
             settings.logger = logger
             transport.apply(to: &settings)
             let system = try await ClusterSystem(settings: settings)
-            let target = system.withActorName("bench") { BenchTarget(actorSystem: system) }
+            let target = try system.withActorName("bench") { BenchTarget(actorSystem: system) }
             print("kumo-bench peer ready: \(system.node.address.port) \(system.node.incarnation)")
             fflush(nil)
             // Run until the scenario closes our stdin (or kills us).

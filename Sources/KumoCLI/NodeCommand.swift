@@ -24,8 +24,8 @@ struct NodeCommand: NodeProgram {
         system.registerSpawnable(Greeter.self) { Greeter(actorSystem: $0) }
         system.registerSpawnable(Recorder.self) { Recorder(actorSystem: $0) }
         return [
-            system.withActorName("greeter") { Greeter(actorSystem: system) },
-            system.withActorName("recorder") { Recorder(actorSystem: system) },
+            try system.withActorName("greeter") { Greeter(actorSystem: system) },
+            try system.withActorName("recorder") { Recorder(actorSystem: system) },
         ]
     }
 }

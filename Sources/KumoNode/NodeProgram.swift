@@ -15,7 +15,7 @@ import Kumo
 ///         @OptionGroup var options: NodeOptions
 ///
 ///         func setUp(_ system: ClusterSystem) async throws -> [any DistributedActor] {
-///             [system.withActorName("counter") { Counter(actorSystem: system) }]
+///             [try system.withActorName("counter") { Counter(actorSystem: system) }]
 ///         }
 ///     }
 /// }

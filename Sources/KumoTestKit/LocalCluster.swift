@@ -6,7 +6,7 @@ import KumoCore
 ///
 /// ```swift
 /// try await withLocalCluster(nodes: 3) { nodes in
-///     let greeter = nodes[0].withActorName("greeter") { Greeter(actorSystem: nodes[0]) }
+///     let greeter = try nodes[0].withActorName("greeter") { Greeter(actorSystem: nodes[0]) }
 ///     let remote = try Greeter.resolve(id: greeter.id, using: nodes[1])
 ///     _ = try await remote.greet("test")
 /// }

@@ -17,7 +17,7 @@ struct KumoTestNode: AsyncParsableCommand {
         @OptionGroup var options: NodeOptions
 
         func setUp(_ system: ClusterSystem) async throws -> [any DistributedActor] {
-            let counter = system.withActorName("counter") { Counter(actorSystem: system) }
+            let counter = try system.withActorName("counter") { Counter(actorSystem: system) }
             try await system.register(counter, as: "counters")
             return [counter]
         }

@@ -50,7 +50,7 @@ extension ClusterTimingTests {
         @Test("a peer with the wrong secret is refused in the handshake and can call nothing")
         func wrongSecret() async throws {
             try await withLocalCluster(nodes: 1) { nodes in
-                let greeter = nodes[0].withActorName("greeter") { Greeter(actorSystem: nodes[0]) }
+                let greeter = try nodes[0].withActorName("greeter") { Greeter(actorSystem: nodes[0]) }
                 let intruder = try await ClusterSystem(settings: ClusterSettings(name: "intruder", secret: "wrong"))
                 defer { Task { await intruder.shutdown() } }
                 do {
@@ -100,14 +100,14 @@ extension ClusterTimingTests {
             let first = try await ClusterSystem(settings: ClusterSettings(name: "first", secret: "s"))
             let port = first.node.address.port
             let caller = try await ClusterSystem(settings: ClusterSettings(name: "caller", secret: "s"))
-            let greeter = first.withActorName("greeter") { Greeter(actorSystem: first) }
+            let greeter = try first.withActorName("greeter") { Greeter(actorSystem: first) }
             let oldRef = try Greeter.resolve(id: greeter.id, using: caller)
             #expect(try await oldRef.greetings() == 0)
             await first.shutdown()
             var settings = ClusterSettings(name: "second", secret: "s")
             settings.port = port
             let second = try await ClusterSystem(settings: settings)
-            let newGreeter = second.withActorName("greeter") { Greeter(actorSystem: second) }
+            let newGreeter = try second.withActorName("greeter") { Greeter(actorSystem: second) }
             try await Task.sleep(for: .milliseconds(300))  // past the reconnect backoff
             do {
                 _ = try await oldRef.greetings()

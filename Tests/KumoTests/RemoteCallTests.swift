@@ -412,15 +412,20 @@ struct RemoteCallTests {
     @Test("well-known names address actors without a lookup")
     func wellKnownNames() async throws {
         try await withLocalCluster(nodes: 2) { nodes in
-            let greeter = nodes[0].withActorName("greeter") { Greeter(actorSystem: nodes[0]) }
+            let greeter = try nodes[0].withActorName("greeter") { Greeter(actorSystem: nodes[0]) }
             #expect(greeter.id.path.name == "greeter")
             let peer = try await nodes[1].connect(to: nodes[0].node.address)
             #expect(peer == nodes[0].node)
             let remote = try Greeter.resolve(id: .named("greeter", on: peer), using: nodes[1])
             #expect(try await remote.greet("by name").contains("by name"))
-            // A second actor asking for the same name gets a number instead.
-            let second = nodes[0].withActorName("greeter") { Greeter(actorSystem: nodes[0]) }
-            #expect(second.id.path.number != nil)
+            // A second actor asking for the same name is refused, while the first lives.
+            #expect(throws: ClusterError(.nameTaken, "")) {
+                _ = try nodes[0].withActorName("greeter") { Greeter(actorSystem: nodes[0]) }
+            }
+            #expect(throws: ClusterError(.nameTaken, "")) {
+                _ = try nodes[0].withActorName("kumo.cluster") { Greeter(actorSystem: nodes[0]) }
+            }
+            #expect(try await remote.greet("still here").contains("still here"))
         }
     }
 

@@ -13,7 +13,7 @@ public struct ClusterError: Error, Sendable, CustomStringConvertible, Equatable 
             case timeout = 1, nodeUnreachable, connectionLost, nodeGone, unknownActor, unknownTarget
             case argumentDecodingFailed, resultDecodingFailed, encodingFailed, remoteError
             case handshakeFailed, authenticationFailed, shuttingDown, protocolError, invalidConfiguration
-            case nameTaken, cancelled, duplicateConnection, unknownType, downed, seedDown
+            case nameTaken, cancelled, duplicateConnection, unknownType, downed, seedDown, pluginFailed
         }
         let value: Value
 
@@ -47,7 +47,8 @@ public struct ClusterError: Error, Sendable, CustomStringConvertible, Equatable 
         public static let protocolError = Code(value: .protocolError)
         /// The settings are not usable.
         public static let invalidConfiguration = Code(value: .invalidConfiguration)
-        /// A well-known actor name is already in use on this node.
+        /// A well-known actor name is already in use on this node, or is reserved (`kumo.` names
+        /// belong to system actors).
         public static let nameTaken = Code(value: .nameTaken)
         /// The calling task was cancelled.
         public static let cancelled = Code(value: .cancelled)
@@ -58,6 +59,8 @@ public struct ClusterError: Error, Sendable, CustomStringConvertible, Equatable 
         /// Every seed a node tried to join through answered that it was downed by its cluster
         /// (and so takes no joins): the node could not start.
         public static let seedDown = Code(value: .seedDown)
+        /// A plugin failed to start, so the node did not start (the message names the plugin).
+        public static let pluginFailed = Code(value: .pluginFailed)
         /// A second connection to a peer was refused because the two nodes already share one.
         public static let duplicateConnection = Code(value: .duplicateConnection)
 

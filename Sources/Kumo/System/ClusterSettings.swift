@@ -102,6 +102,9 @@ public struct ClusterSettings: Sendable {
     /// member with the lowest identity. Default `nil`.
     public var logCollector: NodeAddress?
 
+    /// The add-on modules' per-node parts (see ``ClusterPlugin``). Default none.
+    public var plugins: ClusterPlugins
+
     /// Network faults to inject, for tests (see ``FaultInjector``). Default `nil`.
     public var faults: FaultInjector?
 
@@ -139,6 +142,7 @@ public struct ClusterSettings: Sendable {
         self.maxInFlightCallsPerConnection = 4096
         self.membership = MembershipSettings()
         self.logCollector = nil
+        self.plugins = ClusterPlugins()
         self.faults = nil
         self.eventLoopGroup = nil
         var logger = Logger(label: "kumo")

@@ -38,9 +38,10 @@ extension ClusterSystem {
         await withDaemon { $0.messagesSent } ?? 0
     }
 
-    /// Leaves the cluster gracefully (leaving, then removed) without shutting the node down.
-    /// ``shutdown()`` does this first.
+    /// Leaves the cluster gracefully (leaving, then removed) without shutting the node down,
+    /// after telling the plugins (``ClusterPlugin/willLeave(_:)``). ``shutdown()`` does this first.
     public func leave() async {
+        await pluginsWillLeave()
         _ = await withDaemon { await $0.leave() }
     }
 

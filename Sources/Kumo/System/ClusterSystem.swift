@@ -10,7 +10,7 @@ import Synchronization
 ///
 /// ```swift
 /// let system = try await ClusterSystem(settings: ClusterSettings(name: "a", secret: "s3cret"))
-/// let greeter = system.withActorName("greeter") { Greeter(actorSystem: system) }
+/// let greeter = try system.withActorName("greeter") { Greeter(actorSystem: system) }
 /// // on another node:
 /// let peer = try await other.connect(to: system.node.address)
 /// let remote = try Greeter.resolve(id: .named("greeter", on: peer), using: other)
@@ -49,12 +49,18 @@ public final class ClusterSystem: DistributedActorSystem, Sendable {
     let decoderBox = Mutex(BinaryDecoder())
     let lifecycle = Mutex(Lifecycle())
     let spawnFactories = Mutex<[String: @Sendable (ClusterSystem) -> (ActorID, any DistributedActor)]>([:])
+    /// The system actors of the node and its plugins, kept alive until shutdown.
+    let systemActors = Mutex<[String: any DistributedActor]>([:])
 
     struct Lifecycle: Sendable {
         /// Local actors someone watches or registered: their deinit must be reported.
         var interesting: Set<ActorID.Path> = []
         var shutDown = false
         var node = NodeLifecycle()
+        /// The plugins that started, in the order of installation.
+        var plugins: [any ClusterPlugin] = []
+        /// Whether the plugins were told the node leaves.
+        var pluginsLeaving = false
     }
 
     /// The node's membership agent.
@@ -100,7 +106,8 @@ public final class ClusterSystem: DistributedActorSystem, Sendable {
         decoder.userInfo[.actorSystemKey] = self
         decoderBox.withLock { $0 = decoder }
         logger.debug("node listening", metadata: ["kumo.incarnation": "\(String(incarnation, radix: 16))"])
-        let daemon = withActorName(ClusterDaemon.actorName) {
+        // The first actor of the node: its name cannot be taken.
+        let daemon = try hostSystemActor(named: ClusterDaemon.actorName) {
             ClusterDaemon(actorSystem: self, settings: settings.membership)
         }
         daemonBox.withLock { $0 = daemon }
@@ -118,6 +125,7 @@ public final class ClusterSystem: DistributedActorSystem, Sendable {
                 "node \(settings.name) cannot join: every seed that answered is down itself (\(refusals.joined(separator: "; ")))",
                 node: node)
         }
+        try await startPlugins()
     }
 
     /// Shuts the node down: says goodbye to every peer, fails calls in flight with
@@ -129,10 +137,9 @@ public final class ClusterSystem: DistributedActorSystem, Sendable {
             return !state.shutDown
         }
         if first {
-            _ = await withDaemon { daemon in
-                await daemon.leave()
-                daemon.stop()
-            }
+            await leave()
+            _ = await withDaemon { $0.stop() }
+            await stopPlugins()
             for subscriber in lifecycle.withLock({ $0.node.finish() }) { subscriber.finish() }
         }
         let (connections, channels, waiting): ([Connection], [any Channel], [EventLoopPromise<Connection>]) =
@@ -169,34 +176,103 @@ public final class ClusterSystem: DistributedActorSystem, Sendable {
             try? await channel.close()
         }
         ports.closeAll()
+        systemActors.withLock { $0 = [:] }
         logger.debug("node shut down")
     }
 
     // MARK: - Actor identities
 
-    /// Creates actors inside `body` under the well-known `name`, so that other nodes can address
-    /// them as `ActorID.named(name, on: node)` without a lookup. The name is free again once the
-    /// actor is deinitialized.
-    public func withActorName<Act: DistributedActor>(_ name: String, _ body: () throws -> Act) rethrows -> Act
+    /// Creates the actor made inside `body` under the well-known `name`, so that other nodes can
+    /// address it as `ActorID.named(name, on: node)` without a lookup. The name is free again once
+    /// the actor is deinitialized.
+    /// - Throws: ``ClusterError`` with code `nameTaken` when a live actor of this node has the name
+    ///   already, or the name is reserved (names beginning with `kumo.` belong to system actors:
+    ///   ``hostSystemActor(named:_:)``); otherwise whatever `body` throws.
+    public func withActorName<Act: DistributedActor>(_ name: String, _ body: () throws -> Act) throws -> Act
     where Act.ID == ActorID {
-        try Self.$pendingActorName.withValue(name) { try body() }
+        guard !name.hasPrefix(Self.systemActorPrefix) else {
+            throw ClusterError(
+                .nameTaken, "'\(name)' is reserved: names beginning with '\(Self.systemActorPrefix)' belong to system actors",
+                node: node)
+        }
+        return try named(name, body)
     }
 
-    @TaskLocal static var pendingActorName: String?
+    /// Names beginning with this belong to the system actors of the node and its plugins.
+    public static let systemActorPrefix = "kumo."
+
+    /// Creates a system actor under the reserved well-known `name` (it must begin with `kumo.`),
+    /// which the node keeps alive until it has shut down. Plugins host their per-node parts this
+    /// way; other nodes address them as `ActorID.named(name, on: node)`.
+    /// - Throws: ``ClusterError`` with code `nameTaken` when the name is taken (a plugin installed
+    ///   twice, or two plugins that chose one name), or `invalidConfiguration` when it does not
+    ///   begin with `kumo.`; otherwise whatever `body` throws.
+    @discardableResult
+    public func hostSystemActor<Act: DistributedActor>(named name: String, _ body: () throws -> Act) throws -> Act
+    where Act.ID == ActorID {
+        guard name.hasPrefix(Self.systemActorPrefix), name.count > Self.systemActorPrefix.count else {
+            throw ClusterError(
+                .invalidConfiguration, "system actor names begin with '\(Self.systemActorPrefix)'; '\(name)' does not", node: node)
+        }
+        let actor = try named(name, body)
+        systemActors.withLock { $0[name] = actor }
+        return actor
+    }
+
+    /// The system actor this node hosts under `name`, if it is an `Act`.
+    public func systemActor<Act: DistributedActor>(named name: String, as type: Act.Type = Act.self) -> Act? {
+        systemActors.withLock { $0[name] } as? Act
+    }
+
+    /// Runs `body` with `name` reserved for the first actor it creates.
+    private func named<Act: DistributedActor>(_ name: String, _ body: () throws -> Act) throws -> Act
+    where Act.ID == ActorID {
+        let reservation = NameReservation(name)
+        let free = actors.withLock { table in
+            guard table.entries[.name(name)]?.actor == nil, !table.reserved.contains(name) else { return false }
+            table.reserved.insert(name)
+            return true
+        }
+        guard free else {
+            throw ClusterError(.nameTaken, "an actor named '\(name)' already lives on node \(settings.name)", node: node)
+        }
+        defer { actors.withLock { _ = $0.reserved.remove(name) } }
+        let actor = try Self.$pendingActorName.withValue(reservation) { try body() }
+        guard actor.id.path.name == name else {
+            throw ClusterError(
+                .nameTaken, "the actor made for the name '\(name)' is \(type(of: actor)) \(actor.id), not the named one",
+                node: node)
+        }
+        return actor
+    }
+
+    /// A well-known name waiting for the actor that takes it: the first actor created inside
+    /// ``withActorName(_:_:)``'s body, not the actors that one may create in turn.
+    final class NameReservation: Sendable {
+        let name: String
+        private let taken = Mutex(false)
+        init(_ name: String) { self.name = name }
+        /// The name, the first time only.
+        func take() -> String? {
+            taken.withLock { taken in
+                defer { taken = true }
+                return taken ? nil : name
+            }
+        }
+    }
+
+    @TaskLocal static var pendingActorName: NameReservation?
 
     public func assignID<Act>(_ actorType: Act.Type) -> ActorID where Act: DistributedActor, ActorID == Act.ID {
-        let name = Self.pendingActorName
+        let name = Self.pendingActorName?.take()
         let path: ActorID.Path = actors.withLock { table in
-            if let name, table.entries[.name(name)]?.actor == nil {
+            if let name {
                 table.entries[.name(name)] = ActorTable.Entry(actor: nil)
                 return .name(name)
             }
             let number = table.nextNumber
             table.nextNumber += 1
             return .number(number)
-        }
-        if let name, path.name == nil {
-            logger.warning("actor name '\(name)' is taken; gave \(Act.self) the id \(path) instead")
         }
         return ActorID(node: node, path: path)
     }
@@ -337,6 +413,8 @@ struct ActorTable: Sendable {
     }
     var nextNumber: UInt64 = 1
     var entries: [ActorID.Path: Entry] = [:]
+    /// Well-known names held for an actor being created.
+    var reserved: Set<String> = []
 }
 
 extension ClusterSystem {
