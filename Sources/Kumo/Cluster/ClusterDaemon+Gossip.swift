@@ -1,5 +1,10 @@
 import KumoCore
 
+/// What nodes exchange in a gossip round: their membership views.
+struct GossipEnvelope: Sendable, Codable {
+    var membership: Membership
+}
+
 extension ClusterDaemon {
     /// A joining node asks a seed (or the control node) to let it in; the answer is the seed's
     /// view, in which the joiner is up.
@@ -34,7 +39,7 @@ extension ClusterDaemon {
                 ?? membership.highestUpNumber + 1
         }
         apply(membership.update(admitted))
-        return GossipEnvelope(membership: membership, registry: registry)
+        return GossipEnvelope(membership: membership)
     }
 
     /// One push–pull exchange: the caller's view in, this node's merged view out.
@@ -48,7 +53,7 @@ extension ClusterDaemon {
         guard let caller = ClusterSystem.currentCaller else { return nil }
         if stopped {
             guard let myself, myself.status.isTerminal else { return nil }
-            return GossipEnvelope(membership: ownRecord(myself), registry: Registry())
+            return GossipEnvelope(membership: ownRecord(myself))
         }
         // Two nodes that downed each other, each alone, ask each other where they stand with
         // nothing but their own record (``askWhereIStand(_:)``). Only such an ask goes unanswered
@@ -60,31 +65,29 @@ extension ClusterDaemon {
            forgotten[caller] != nil || membership[caller].map({ $0.status.isTerminal }) == true
         {
             log.info("ignored gossip from \(caller), which is down here; both are alone and it has the lower address")
-            return GossipEnvelope(membership: ownRecord(myself), registry: Registry())
+            return GossipEnvelope(membership: ownRecord(myself))
         }
         if forgotten[caller] != nil {
             log.info("ignored gossip from \(caller), which was down or left and is forgotten here")
             var verdict = Membership()
             verdict.update(Member(node: caller, name: "", status: .down))
-            return GossipEnvelope(membership: verdict, registry: Registry())
+            return GossipEnvelope(membership: verdict)
         }
         if let known = membership[caller], known.status.isTerminal {
             // Take nothing from it, but tell it where it stands, so a downed node learns it.
             log.info("ignored gossip from \(caller), which is \(known.status) here")
-            return GossipEnvelope(membership: membership, registry: Registry())
+            return GossipEnvelope(membership: membership)
         }
         if membership[caller] == nil, envelope.membership[caller].map({ $0.status.isTerminal }) ?? true {
             log.info("ignored gossip from \(caller), which is not a member")
             return nil
         }
         merge(envelope)
-        return GossipEnvelope(membership: membership, registry: registry)
+        return GossipEnvelope(membership: membership)
     }
 
     func merge(_ envelope: GossipEnvelope) {
         apply(membership.merge(envelope.membership) { forgotten[$0] != nil })
-        let changed = registry.merge(envelope.registry) { node in node != me && isAlive(node) }
-        notifyListings(changed)
     }
 
     /// One gossip round: join through the seeds while not a member, else exchange views with one
@@ -132,7 +135,7 @@ extension ClusterDaemon {
             let remote = try daemon(on: node)
             messagesSent += 1
             let reply = try await actorSystem.withCallTimeout(settings.probeTimeout * 2) {
-                try await remote.gossip(GossipEnvelope(membership: membership, registry: registry))
+                try await remote.gossip(GossipEnvelope(membership: membership))
             }
             if let reply { merge(reply) }
         } catch {
@@ -154,7 +157,7 @@ extension ClusterDaemon {
         do {
             let remote = try daemon(on: node)
             messagesSent += 1
-            let envelope = GossipEnvelope(membership: ownRecord(myself), registry: Registry())
+            let envelope = GossipEnvelope(membership: ownRecord(myself))
             let reply = try await actorSystem.withCallTimeout(settings.probeTimeout * 2) {
                 try await remote.gossip(envelope)
             }

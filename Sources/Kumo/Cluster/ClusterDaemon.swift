@@ -3,10 +3,12 @@ import Logging
 
 /// The membership agent of a node: a system actor, well known as `kumo.cluster` on every node.
 ///
-/// It keeps this node's view of the members and the registry, gossips it (push–pull with one
-/// random member per round), probes members SWIM-style (direct probe, then indirect probes through
-/// other members), downs members unreachable past the downing timeout, and carries lifecycle
-/// watches and remote spawns. It runs on the node's event-loop executor: its work is small and it
+/// It does membership, failure detection and downing only: it keeps this node's view of the
+/// members, gossips it (push–pull with one random member per round), probes members SWIM-style
+/// (direct probe, then indirect probes through other members), and downs members unreachable past
+/// the downing timeout (``Downing``). The services built on membership — the registry, watches,
+/// remote spawn, the cluster log — are system actors of their own that follow its events
+/// (``ClusterServices``). It runs on the node's event-loop executor: its work is small and it
 /// never blocks.
 distributed actor ClusterDaemon {
     typealias ActorSystem = ClusterSystem
@@ -25,7 +27,6 @@ distributed actor ClusterDaemon {
     let log: Logger
 
     var membership = Membership()
-    var registry = Registry()
     /// The downing strategy's state: who is unreachable since when.
     var downing: Downing
     /// Why this node is about to go down, when it knows better than "the cluster said so".
@@ -46,18 +47,7 @@ distributed actor ClusterDaemon {
     var stopped = false
 
     var eventSubscribers: [Int: AsyncStream<MembershipEvent>.Continuation] = [:]
-    var listingSubscribers: [Int: (key: String, continuation: AsyncStream<[ActorID]>.Continuation)] = [:]
     var nextSubscriber = 0
-
-    var localWatches: [ActorID.Path: [WatchHandle]] = [:]
-    var remoteWatches: [ActorID: [WatchHandle]] = [:]
-    var nodeWatches: [NodeID: [WatchHandle]] = [:]
-    var watchers: [ActorID.Path: Set<NodeID>] = [:]
-    var spawned: [ActorID.Path: any DistributedActor] = [:]
-
-    var logPort: (SendPort<LogLine>, ReceivePort<LogLine>)?
-    var logCollectorTask: Task<Void, Never>?
-    var cachedCollectorPort: (NodeID, SendPort<LogLine>)?
 
     /// Membership messages this node sent (probes, gossip, joins), for the scale benchmark.
     var messagesSent: UInt64 = 0
@@ -91,7 +81,6 @@ distributed actor ClusterDaemon {
         self.discovery = discovery
         self.multicast = multicast
         apply(membership.update(discovery.isEmpty ? ownRecord(.up, upNumber: 1) : ownRecord(.joining)))
-        startLogCollector()
         guard settings.enabled else { return .unanswered }
         let outcome = discovery.isEmpty ? JoinOutcome.joined : await joinThroughSeeds()
         if case .seedsDown = outcome, myself?.status == .joining { return outcome }
@@ -123,14 +112,9 @@ distributed actor ClusterDaemon {
         stopped = true
         for loop in loops { loop.cancel() }
         loops = []
-        logCollectorTask?.cancel()
         if let multicast { Task { await multicast.stop() } }
-        logPort?.1.close()
         for subscriber in eventSubscribers.values { subscriber.finish() }
-        for subscriber in listingSubscribers.values { subscriber.continuation.finish() }
         eventSubscribers = [:]
-        listingSubscribers = [:]
-        spawned = [:]
     }
 
     /// Applies membership changes: events, reachability bookkeeping, registry cleanup, watches.
@@ -141,8 +125,6 @@ distributed actor ClusterDaemon {
             if member.status.isTerminal {
                 terminalSince[member.node] = clock.now
                 downing.forget(member.node)
-                if registry.removeNode(member.node) { notifyAllListings() }
-                nodeTerminated(member.node, left: member.status == .removed)
                 if member.node == me, member.status == .down {
                     log.error("this node was declared down by the cluster; it must restart to rejoin as a new incarnation")
                 }
@@ -179,7 +161,6 @@ distributed actor ClusterDaemon {
 
     private func unsubscribe(_ id: Int) {
         eventSubscribers.removeValue(forKey: id)
-        listingSubscribers.removeValue(forKey: id)
     }
 
     /// Whether `node` is a member in good standing here.

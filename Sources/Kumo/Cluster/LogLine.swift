@@ -17,9 +17,3 @@ public struct LogLine: Sendable, Hashable, Codable {
         self.timestamp = timestamp
     }
 }
-
-/// What nodes exchange in a gossip round: their membership and registry views.
-struct GossipEnvelope: Sendable, Codable {
-    var membership: Membership
-    var registry: Registry
-}

@@ -8,7 +8,8 @@ extension ClusterSystem {
     /// started before it again, shuts the node down and fails its start with its name.
     func startPlugins() async throws {
         var started: [any ClusterPlugin] = []
-        for plugin in settings.plugins.installed {
+        // The cluster services come first: every add-on may use the registry and watches.
+        for plugin in [ClusterServices()] + settings.plugins.installed {
             do {
                 logger.debug("starting plugin", metadata: ["kumo.plugin": "\(plugin.name)"])
                 try await plugin.start(self)

@@ -285,7 +285,10 @@ public final class ClusterSystem: DistributedActorSystem, Sendable {
         actors.withLock { _ = $0.entries.removeValue(forKey: id.path) }
         let interesting = lifecycle.withLock { $0.interesting.remove(id.path) != nil }
         if interesting {
-            Task { _ = await self.withDaemon { await $0.actorResigned(id) } }
+            Task {
+                await self.deathWatch?.whenLocal { await $0.actorResigned(id) }
+                await self.receptionist?.whenLocal { $0.unregister(id) }
+            }
         }
     }
 
