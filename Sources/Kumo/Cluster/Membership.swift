@@ -5,30 +5,30 @@ import KumoCore
 /// A pure value, so its merge rules are tested alone. Statuses form a lattice per node (see
 /// ``MemberStatus``); a newer incarnation at an address supersedes the older one, which is then
 /// down. Reachability is not merged: each node judges it for itself.
-public struct Membership: Sendable, Hashable, Codable {
+struct Membership: Sendable, Hashable, Codable {
     /// Members by node.
-    public private(set) var members: [NodeID: Member] = [:]
+    private(set) var members: [NodeID: Member] = [:]
 
-    public init() {}
+    init() {}
 
     /// The member for `node`.
-    public subscript(node: NodeID) -> Member? { members[node] }
+    subscript(node: NodeID) -> Member? { members[node] }
 
     /// All members, ordered by address.
-    public var sorted: [Member] { members.values.sorted { $0.node < $1.node } }
+    var sorted: [Member] { members.values.sorted { $0.node < $1.node } }
 
     /// Members that are joining, up or leaving.
-    public var alive: [Member] { members.values.filter { !$0.status.isTerminal } }
+    var alive: [Member] { members.values.filter { !$0.status.isTerminal } }
 
     /// A change to one member, produced by ``merge(_:)`` and ``update(_:)``.
-    public struct Change: Sendable, Hashable {
-        public var member: Member
-        public var previous: MemberStatus?
+    struct Change: Sendable, Hashable {
+        var member: Member
+        var previous: MemberStatus?
     }
 
     /// Applies one member's news; returns the change when something moved forward.
     @discardableResult
-    public mutating func update(_ incoming: Member) -> [Change] {
+    mutating func update(_ incoming: Member) -> [Change] {
         var changes: [Change] = []
         var incoming = incoming
         // Incarnations grow with each start at an address: a newer one means the older is gone.
@@ -67,7 +67,7 @@ public struct Membership: Sendable, Hashable, Codable {
     /// Merges another node's view into this one, skipping the nodes `ignoring` names (members
     /// forgotten after they went down, which must never come back); returns what changed here.
     @discardableResult
-    public mutating func merge(_ other: Membership, ignoring: (NodeID) -> Bool = { _ in false }) -> [Change] {
+    mutating func merge(_ other: Membership, ignoring: (NodeID) -> Bool = { _ in false }) -> [Change] {
         var changes: [Change] = []
         for member in other.members.values.sorted(by: { $0.node < $1.node }) where !ignoring(member.node) {
             changes += update(member)
@@ -77,7 +77,7 @@ public struct Membership: Sendable, Hashable, Codable {
 
     /// Sets this node's own judgement of `node`'s reachability; returns whether it changed.
     @discardableResult
-    public mutating func mark(_ node: NodeID, _ reachability: Reachability) -> Member? {
+    mutating func mark(_ node: NodeID, _ reachability: Reachability) -> Member? {
         guard var member = members[node], member.reachability != reachability else { return nil }
         member.reachability = reachability
         members[node] = member
@@ -85,19 +85,19 @@ public struct Membership: Sendable, Hashable, Codable {
     }
 
     /// Forgets members that have been terminal for a while (the caller decides which).
-    public mutating func prune(_ nodes: some Sequence<NodeID>) {
+    mutating func prune(_ nodes: some Sequence<NodeID>) {
         for node in nodes where members[node]?.status.isTerminal == true {
             members.removeValue(forKey: node)
         }
     }
 
     /// The highest up number any member has (0 when none is up).
-    public var highestUpNumber: UInt64 {
+    var highestUpNumber: UInt64 {
         members.values.map(\.upNumber).max() ?? 0
     }
 
     /// Whether every alive member is `up` and all views agree on `nodes` (used to wait for convergence).
-    public func allUp(count: Int) -> Bool {
+    func allUp(count: Int) -> Bool {
         let alive = self.alive
         return alive.count == count && alive.allSatisfy { $0.status == .up }
     }

@@ -4,33 +4,33 @@ import KumoCore
 ///
 /// Every node owns its own registrations and bumps their version when they change; views merge by
 /// keeping, for each node, the higher version. A pure value, gossiped with the membership.
-public struct Registry: Sendable, Hashable, Codable {
+struct Registry: Sendable, Hashable, Codable {
     /// One node's registrations.
-    public struct NodeEntries: Sendable, Hashable, Codable {
-        public var version: UInt64 = 0
-        public var entries: [String: [ActorID]] = [:]
+    struct NodeEntries: Sendable, Hashable, Codable {
+        var version: UInt64 = 0
+        var entries: [String: [ActorID]] = [:]
     }
 
     /// Registrations by owning node.
-    public private(set) var nodes: [NodeID: NodeEntries] = [:]
+    private(set) var nodes: [NodeID: NodeEntries] = [:]
 
-    public init() {}
+    init() {}
 
     /// All actors registered under `key`, on nodes for which `isAlive` holds, in a stable order.
-    public func actors(for key: String, isAlive: (NodeID) -> Bool = { _ in true }) -> [ActorID] {
+    func actors(for key: String, isAlive: (NodeID) -> Bool = { _ in true }) -> [ActorID] {
         nodes.filter { isAlive($0.key) }
             .flatMap { $0.value.entries[key] ?? [] }
             .sorted { ($0.node, $0.path.description) < ($1.node, $1.path.description) }
     }
 
     /// Every key with at least one actor.
-    public var keys: Set<String> {
+    var keys: Set<String> {
         Set(nodes.values.flatMap { $0.entries.filter { !$0.value.isEmpty }.keys })
     }
 
     /// Adds `actor` under `key` for its own node; returns whether it was new.
     @discardableResult
-    public mutating func register(_ actor: ActorID, key: String) -> Bool {
+    mutating func register(_ actor: ActorID, key: String) -> Bool {
         var own = nodes[actor.node] ?? NodeEntries()
         guard !(own.entries[key]?.contains(actor) ?? false) else { return false }
         own.entries[key, default: []].append(actor)
@@ -41,7 +41,7 @@ public struct Registry: Sendable, Hashable, Codable {
 
     /// Removes `actor` from every key it is registered under; returns whether anything changed.
     @discardableResult
-    public mutating func remove(_ actor: ActorID) -> Bool {
+    mutating func remove(_ actor: ActorID) -> Bool {
         guard var own = nodes[actor.node] else { return false }
         var changed = false
         for (key, actors) in own.entries where actors.contains(actor) {
@@ -57,14 +57,14 @@ public struct Registry: Sendable, Hashable, Codable {
 
     /// Drops every registration of `node` (it is down or has left).
     @discardableResult
-    public mutating func removeNode(_ node: NodeID) -> Bool {
+    mutating func removeNode(_ node: NodeID) -> Bool {
         nodes.removeValue(forKey: node) != nil
     }
 
     /// Merges another view; returns the keys whose actors changed. `accept` filters nodes whose
     /// entries may be taken in (members that are not down).
     @discardableResult
-    public mutating func merge(_ other: Registry, accept: (NodeID) -> Bool) -> Set<String> {
+    mutating func merge(_ other: Registry, accept: (NodeID) -> Bool) -> Set<String> {
         var changed: Set<String> = []
         for (node, theirs) in other.nodes where accept(node) {
             let mine = nodes[node]

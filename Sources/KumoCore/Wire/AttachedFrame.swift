@@ -6,16 +6,16 @@ import NIOCore
 /// Layout: `count varint | length varint * count | inner frame (length u32 | kind u8 | body) |
 /// the attachments' bytes, in order`. The attachments are not copied into an encoding on the
 /// sender, and the receiver streams their bytes straight into the arrays it hands the decoder.
-public enum AttachedFrame {
+package enum AttachedFrame {
     /// The most attachments one frame may carry.
-    public static let maximumAttachments = 4096
+    package static let maximumAttachments = 4096
 
     /// The most bytes of an attached frame before its inner frame: the outer length and kind,
     /// the count and every length.
-    public static let maximumHeaderSize = Frame.headerSize + 10 * (maximumAttachments + 1)
+    package static let maximumHeaderSize = Frame.headerSize + 10 * (maximumAttachments + 1)
 
     /// Whether frames of `kind` may travel inside an attached frame.
-    public static func carries(_ kind: FrameKind) -> Bool {
+    package static func carries(_ kind: FrameKind) -> Bool {
         kind == .call || kind == .reply || kind == .message
     }
 
@@ -25,7 +25,7 @@ public enum AttachedFrame {
     /// - Parameters:
     ///   - innerFrameLength: The inner frame's bytes, its own length prefix included.
     ///   - attachmentLengths: The byte count of each attachment, in order.
-    public static func writeHeader(innerFrameLength: Int, attachmentLengths: [Int], to buffer: inout ByteBuffer) {
+    package static func writeHeader(innerFrameLength: Int, attachmentLengths: [Int], to buffer: inout ByteBuffer) {
         let start = buffer.writerIndex
         buffer.writeInteger(UInt32(0))
         buffer.writeInteger(FrameKind.attached.rawValue)
@@ -36,13 +36,13 @@ public enum AttachedFrame {
     }
 
     /// Where the parts of an attached frame lie, read from its first bytes.
-    public struct Layout: Sendable, Equatable {
+    package struct Layout: Sendable, Equatable {
         /// Bytes before the attachments: the header, the inner frame and its prefix.
-        public var headLength: Int
+        package var headLength: Int
         /// The byte count of each attachment, in order.
-        public var attachmentLengths: [Int]
+        package var attachmentLengths: [Int]
         /// Bytes of the header before the inner frame.
-        public var headerSize: Int
+        package var headerSize: Int
     }
 
     /// Reads the layout of the attached frame whose bytes (from its length prefix on) begin
@@ -50,7 +50,7 @@ public enum AttachedFrame {
     ///
     /// - Throws: `WireError` when the header is malformed or its lengths do not add up to the
     ///   frame's length, or the inner frame is larger than `maximumInnerFrameSize`.
-    public static func layout(of prefix: ByteBuffer, maximumInnerFrameSize: Int) throws(WireError) -> Layout? {
+    package static func layout(of prefix: ByteBuffer, maximumInnerFrameSize: Int) throws(WireError) -> Layout? {
         var bytes = prefix
         guard let outerLength = bytes.readInteger(as: UInt32.self), let kind = bytes.readInteger(as: UInt8.self) else {
             return nil
@@ -94,7 +94,7 @@ public enum AttachedFrame {
 
     /// The inner frame of an attached frame, from the bytes of its head (``Layout/headLength``
     /// bytes from the length prefix on), with `attachments`.
-    public static func innerFrame(head: ByteBuffer, layout: Layout, attachments: [[UInt8]]) throws(WireError) -> Frame {
+    package static func innerFrame(head: ByteBuffer, layout: Layout, attachments: [[UInt8]]) throws(WireError) -> Frame {
         var inner = head
         inner.moveReaderIndex(forwardBy: layout.headerSize)
         return try innerFrame(inner, attachments: attachments)
@@ -116,7 +116,7 @@ public enum AttachedFrame {
 
     /// Unpacks the body of a whole `attached` frame (one that arrived in one piece, not in
     /// chunks), copying its attachments out.
-    public static func unpack(body: ByteBuffer) throws(WireError) -> Frame {
+    package static func unpack(body: ByteBuffer) throws(WireError) -> Frame {
         let total = Frame.headerSize + body.readableBytes
         guard let layout = try layout(afterKind: body, total: total, maximumInnerFrameSize: body.readableBytes) else {
             throw WireError(.truncated, "attached frame ends inside its header")

@@ -2,29 +2,29 @@ import NIOCore
 
 /// The encoded arguments of a call as they lie in its frame: each one a `UInt32` length and its
 /// bytes. Iterating yields each argument's bytes as a slice, with no allocation.
-public struct CallArguments: Sendable, Sequence {
+package struct CallArguments: Sendable, Sequence {
     /// How many arguments there are.
-    public let count: Int
+    package let count: Int
     /// The arguments with their length prefixes (already checked to be well formed).
-    public let bytes: ByteBuffer
+    package let bytes: ByteBuffer
 
     /// Arguments already checked by ``CallMessage/init(body:)``.
-    public init(count: Int, bytes: ByteBuffer) {
+    package init(count: Int, bytes: ByteBuffer) {
         self.count = count
         self.bytes = bytes
     }
 
     /// An iterator over the arguments' bytes, in order.
-    public func makeIterator() -> Iterator {
+    package func makeIterator() -> Iterator {
         Iterator(remaining: bytes)
     }
 
     /// Yields the arguments in order.
-    public struct Iterator: IteratorProtocol, Sendable {
+    package struct Iterator: IteratorProtocol, Sendable {
         var remaining: ByteBuffer
 
         /// The next argument's bytes, or `nil` after the last.
-        public mutating func next() -> ByteBuffer? {
+        package mutating func next() -> ByteBuffer? {
             guard let length = remaining.readInteger(as: UInt32.self) else { return nil }
             return remaining.readSlice(length: Int(length))
         }
@@ -38,42 +38,42 @@ public struct CallArguments: Sendable, Sequence {
 /// metadata (count varint | (key string | length varint | bytes)*) |
 /// substitutionCount varint | substitution* string | argumentCount varint |
 /// argument* (u32 big-endian length, bytes)`.
-public struct CallMessage: Sendable {
+package struct CallMessage: Sendable {
     /// Flags of a call.
-    public struct Flags: OptionSet, Sendable, Hashable {
-        public let rawValue: UInt8
-        public init(rawValue: UInt8) { self.rawValue = rawValue }
+    package struct Flags: OptionSet, Sendable, Hashable {
+        package let rawValue: UInt8
+        package init(rawValue: UInt8) { self.rawValue = rawValue }
         /// The caller awaits no reply (reserved for one-way calls).
-        public static let oneWay = Flags(rawValue: 1)
+        package static let oneWay = Flags(rawValue: 1)
     }
 
     /// The caller's id for this call on this connection; the reply carries it back.
-    public var callID: UInt64
+    package var callID: UInt64
     /// Call flags.
-    public var flags: Flags
+    package var flags: Flags
     /// The interned id of the call target (see `targetDefinition` frames).
-    public var target: UInt32
+    package var target: UInt32
     /// The actor to call, on the receiving node.
-    public var actor: ActorID.Path
+    package var actor: ActorID.Path
     /// Milliseconds left until the caller gives up, when the call was sent; 0 means none.
-    public var deadlineMillis: UInt64
+    package var deadlineMillis: UInt64
     /// The call's metadata (trace context, job ids, …).
-    public var metadata: CallMetadata
+    package var metadata: CallMetadata
     /// What is wrong with the metadata, when it is well formed but breaks a bound: the call
     /// must be refused (``metadata`` is then empty).
-    public var metadataViolation: String?
+    package var metadataViolation: String?
     /// Stable names of the generic substitutions, in order.
-    public var substitutions: [String]
+    package var substitutions: [String]
     /// The encoded arguments, in order.
-    public var arguments: CallArguments
+    package var arguments: CallArguments
     /// The byte arrays the arguments left out, when the call came in an `attached` frame.
-    public var attachments: [[UInt8]] = []
+    package var attachments: [[UInt8]] = []
 
     /// The largest number of arguments or substitutions a call may carry.
-    public static let maximumArguments = 1024
+    package static let maximumArguments = 1024
 
     /// Parses a call body.
-    public init(body: ByteBuffer) throws(WireError) {
+    package init(body: ByteBuffer) throws(WireError) {
         var body = body
         callID = try body.readWireVarint()
         flags = Flags(rawValue: try body.readWireInteger(as: UInt8.self, "call flags"))
@@ -105,7 +105,7 @@ public struct CallMessage: Sendable {
     }
 
     /// Writes the part of a call body before the arguments (without the argument count).
-    public static func writeHeader(
+    package static func writeHeader(
         callID: UInt64, flags: Flags, target: UInt32, actor: ActorID.Path, deadlineMillis: UInt64,
         metadata: CallMetadata, substitutions: [String], to buffer: inout ByteBuffer
     ) {
@@ -125,21 +125,21 @@ public struct CallMessage: Sendable {
 ///
 /// Layout: `callID varint`. A cancel for a call that is not running (it finished, or never
 /// existed) is ignored.
-public struct CancelMessage: Sendable, Hashable {
-    public var callID: UInt64
+package struct CancelMessage: Sendable, Hashable {
+    package var callID: UInt64
 
-    public init(callID: UInt64) {
+    package init(callID: UInt64) {
         self.callID = callID
     }
 
     /// Appends the whole frame.
-    public func write(to buffer: inout ByteBuffer) {
+    package func write(to buffer: inout ByteBuffer) {
         let start = buffer.beginFrame(.cancel)
         buffer.writeWireVarint(callID)
         buffer.endFrame(startedAt: start)
     }
 
-    public init(body: ByteBuffer) throws(WireError) {
+    package init(body: ByteBuffer) throws(WireError) {
         var body = body
         callID = try body.readWireVarint()
         guard body.readableBytes == 0 else {
@@ -152,23 +152,23 @@ public struct CancelMessage: Sendable, Hashable {
 ///
 /// Layout: `id varint | name string`. Sent once per connection and target, before the first
 /// call that uses the id.
-public struct TargetDefinitionMessage: Sendable, Hashable {
-    public var id: UInt32
-    public var name: String
+package struct TargetDefinitionMessage: Sendable, Hashable {
+    package var id: UInt32
+    package var name: String
 
-    public init(id: UInt32, name: String) {
+    package init(id: UInt32, name: String) {
         self.id = id
         self.name = name
     }
 
-    public func write(to buffer: inout ByteBuffer) {
+    package func write(to buffer: inout ByteBuffer) {
         let start = buffer.beginFrame(.targetDefinition)
         buffer.writeWireVarint(UInt64(id))
         buffer.writeWireString(name)
         buffer.endFrame(startedAt: start)
     }
 
-    public init(body: ByteBuffer) throws(WireError) {
+    package init(body: ByteBuffer) throws(WireError) {
         var body = body
         id = UInt32(try body.readWireLength(limit: Int(UInt32.max), "target id"))
         name = try body.readWireString("target name")
@@ -176,7 +176,7 @@ public struct TargetDefinitionMessage: Sendable, Hashable {
 }
 
 /// The status byte of a reply.
-public enum ReplyStatus: UInt8, Sendable {
+package enum ReplyStatus: UInt8, Sendable {
     /// The call returned a value; the payload is its encoding.
     case value = 0
     /// The call returned `Void`; no payload.
@@ -186,14 +186,14 @@ public enum ReplyStatus: UInt8, Sendable {
 }
 
 /// The header of a `reply` frame: `callID varint | status u8`, then the payload.
-public struct ReplyMessage: Sendable {
-    public var callID: UInt64
-    public var status: ReplyStatus
-    public var payload: ByteBuffer
+package struct ReplyMessage: Sendable {
+    package var callID: UInt64
+    package var status: ReplyStatus
+    package var payload: ByteBuffer
     /// The byte arrays the payload left out, when the reply came in an `attached` frame.
-    public var attachments: [[UInt8]] = []
+    package var attachments: [[UInt8]] = []
 
-    public init(body: ByteBuffer) throws(WireError) {
+    package init(body: ByteBuffer) throws(WireError) {
         var body = body
         callID = try body.readWireVarint()
         let raw = try body.readWireInteger(as: UInt8.self, "reply status")
@@ -205,7 +205,7 @@ public struct ReplyMessage: Sendable {
     }
 
     /// Begins a reply frame; the caller appends the payload and ends the frame.
-    public static func begin(callID: UInt64, status: ReplyStatus, in buffer: inout ByteBuffer) -> Int {
+    package static func begin(callID: UInt64, status: ReplyStatus, in buffer: inout ByteBuffer) -> Int {
         let start = buffer.beginFrame(.reply)
         buffer.writeWireVarint(callID)
         buffer.writeInteger(status.rawValue)
@@ -219,15 +219,15 @@ public struct ReplyMessage: Sendable {
 /// [payloadType string | payload varint-length bytes]`. When the thrown error's type is
 /// `Codable`, the payload is its binary encoding and `payloadType` the name the caller resolves the
 /// type by, so the caller can re-throw it as itself.
-public struct RemoteErrorEnvelope: Sendable {
-    public var code: UInt8
-    public var node: NodeID
-    public var errorType: String
-    public var message: String
-    public var payloadType: String?
-    public var payload: ByteBuffer?
+package struct RemoteErrorEnvelope: Sendable {
+    package var code: UInt8
+    package var node: NodeID
+    package var errorType: String
+    package var message: String
+    package var payloadType: String?
+    package var payload: ByteBuffer?
 
-    public init(code: UInt8, node: NodeID, errorType: String, message: String, payloadType: String? = nil, payload: ByteBuffer? = nil) {
+    package init(code: UInt8, node: NodeID, errorType: String, message: String, payloadType: String? = nil, payload: ByteBuffer? = nil) {
         self.code = code
         self.node = node
         self.errorType = errorType
@@ -236,7 +236,7 @@ public struct RemoteErrorEnvelope: Sendable {
         self.payload = payload
     }
 
-    public func write(to buffer: inout ByteBuffer) {
+    package func write(to buffer: inout ByteBuffer) {
         buffer.writeInteger(code)
         buffer.writeWireNodeID(node)
         buffer.writeWireString(errorType)
@@ -251,7 +251,7 @@ public struct RemoteErrorEnvelope: Sendable {
         }
     }
 
-    public init(body: ByteBuffer) throws(WireError) {
+    package init(body: ByteBuffer) throws(WireError) {
         var body = body
         code = try body.readWireInteger(as: UInt8.self, "error code")
         node = try body.readWireNodeID()
@@ -269,11 +269,11 @@ public struct RemoteErrorEnvelope: Sendable {
 }
 
 /// A `message` frame: a one-way message to a port. Layout: `port varint | payload`.
-public struct PortMessage: Sendable {
-    public var port: UInt64
-    public var payload: ByteBuffer
+package struct PortMessage: Sendable {
+    package var port: UInt64
+    package var payload: ByteBuffer
 
-    public init(body: ByteBuffer) throws(WireError) {
+    package init(body: ByteBuffer) throws(WireError) {
         var body = body
         port = try body.readWireVarint()
         payload = body
@@ -284,19 +284,19 @@ public struct PortMessage: Sendable {
 ///
 /// Layout: `stream varint | flags u8 (1 = first, 2 = last) | [total length varint, if first] |
 /// bytes`. The pieces of one stream, concatenated, are a whole frame (length prefix included).
-public struct ChunkMessage: Sendable {
-    public static let firstFlag: UInt8 = 1
-    public static let lastFlag: UInt8 = 2
+package struct ChunkMessage: Sendable {
+    package static let firstFlag: UInt8 = 1
+    package static let lastFlag: UInt8 = 2
 
-    public var stream: UInt64
-    public var isFirst: Bool
-    public var isLast: Bool
+    package var stream: UInt64
+    package var isFirst: Bool
+    package var isLast: Bool
     /// The length of the whole frame, on the first chunk.
-    public var totalLength: Int?
-    public var bytes: ByteBuffer
+    package var totalLength: Int?
+    package var bytes: ByteBuffer
 
     /// A chunk (or a piece of one) with the given fields.
-    public init(stream: UInt64, isFirst: Bool, isLast: Bool, totalLength: Int?, bytes: ByteBuffer) {
+    package init(stream: UInt64, isFirst: Bool, isLast: Bool, totalLength: Int?, bytes: ByteBuffer) {
         self.stream = stream
         self.isFirst = isFirst
         self.isLast = isLast
@@ -305,7 +305,7 @@ public struct ChunkMessage: Sendable {
     }
 
     /// Parses the body of a chunk frame.
-    public init(body: ByteBuffer, maximumTotal: Int) throws(WireError) {
+    package init(body: ByteBuffer, maximumTotal: Int) throws(WireError) {
         var body = body
         stream = try body.readWireVarint()
         let flags = try body.readWireInteger(as: UInt8.self, "chunk flags")
@@ -316,7 +316,7 @@ public struct ChunkMessage: Sendable {
     }
 
     /// Writes a chunk frame header; `bytes.count` bytes of payload must follow.
-    public static func writeHeader(
+    package static func writeHeader(
         stream: UInt64, isFirst: Bool, isLast: Bool, totalLength: Int, payloadLength: Int, to buffer: inout ByteBuffer
     ) {
         var header = ByteBuffer()

@@ -1,7 +1,8 @@
 import NIOCore
 
 /// The kinds of frame in protocol version 2 (docs/wire.md has the body of each).
-public enum FrameKind: UInt8, Sendable, CaseIterable {
+@usableFromInline
+package enum FrameKind: UInt8, Sendable, CaseIterable {
     // Handshake.
     case hello = 0x01
     case challenge = 0x02
@@ -23,23 +24,23 @@ public enum FrameKind: UInt8, Sendable, CaseIterable {
 
 /// One frame: its kind and its body (the bytes after the kind byte), and the byte arrays that
 /// came with it when it arrived inside an `attached` frame (see ``AttachedFrame``).
-public struct Frame: Sendable {
+package struct Frame: Sendable {
     /// The frame's kind.
-    public var kind: FrameKind
+    package var kind: FrameKind
     /// The frame's body.
-    public var body: ByteBuffer
+    package var body: ByteBuffer
     /// The attachments its encoded values refer to (see `BinaryAttachments`); usually none.
-    public var attachments: [[UInt8]]
+    package var attachments: [[UInt8]]
 
     /// Creates a frame.
-    public init(kind: FrameKind, body: ByteBuffer, attachments: [[UInt8]] = []) {
+    package init(kind: FrameKind, body: ByteBuffer, attachments: [[UInt8]] = []) {
         self.kind = kind
         self.body = body
         self.attachments = attachments
     }
 
     /// Bytes before the body: the 4-byte length and the kind byte.
-    public static let headerSize = 5
+    package static let headerSize = 5
 }
 
 extension ByteBuffer {
@@ -61,7 +62,7 @@ extension ByteBuffer {
 }
 
 /// What ``FrameParser/nextItem(maximumMessageSize:)`` yields: a whole frame, or a piece of a chunk.
-public enum WireItem: Sendable {
+package enum WireItem: Sendable {
     /// A whole frame of any kind but `chunk`.
     case frame(Frame)
     /// A chunk frame, or the part of one that has arrived so far (see ``FrameParser``).
@@ -80,23 +81,23 @@ public enum WireItem: Sendable {
 /// `isFirst` flag and whose last carries its `isLast` flag. The bytes of a large message are then
 /// copied once, into the buffer that reassembles it. Use either ``next()`` or
 /// ``nextItem(maximumMessageSize:)`` on one parser, not both.
-public struct FrameParser: Sendable {
+package struct FrameParser: Sendable {
     /// The largest accepted frame (length prefix) in bytes.
-    public let maxFrameSize: Int
+    package let maxFrameSize: Int
     private var pending: ByteBuffer?
     /// The chunk frame whose payload is still arriving.
     private var chunkInProgress: (stream: UInt64, isLast: Bool, remaining: Int)?
 
     /// Creates a parser that refuses frames longer than `maxFrameSize` bytes.
-    public init(maxFrameSize: Int) {
+    package init(maxFrameSize: Int) {
         self.maxFrameSize = maxFrameSize
     }
 
     /// Bytes held back waiting for the rest of a frame.
-    public var bufferedBytes: Int { pending?.readableBytes ?? 0 }
+    package var bufferedBytes: Int { pending?.readableBytes ?? 0 }
 
     /// Adds the bytes of one read.
-    public mutating func append(_ bytes: ByteBuffer) {
+    package mutating func append(_ bytes: ByteBuffer) {
         if var pending = self.pending, pending.readableBytes > 0 {
             self.pending = nil  // keep the storage uniquely referenced while appending
             pending.writeImmutableBuffer(bytes)
@@ -107,7 +108,7 @@ public struct FrameParser: Sendable {
     }
 
     /// The next complete frame, or `nil` when more bytes are needed.
-    public mutating func next() throws(WireError) -> Frame? {
+    package mutating func next() throws(WireError) -> Frame? {
         guard var buffer = pending, let length = try Self.frameLength(of: buffer, maximum: maxFrameSize) else {
             return nil
         }
@@ -134,7 +135,7 @@ public struct FrameParser: Sendable {
     /// The next whole frame or piece of a chunk, or `nil` when more bytes are needed. Chunk
     /// headers are checked against `maximumMessageSize` as ``ChunkMessage/init(body:maximumTotal:)``
     /// does.
-    public mutating func nextItem(maximumMessageSize: Int) throws(WireError) -> WireItem? {
+    package mutating func nextItem(maximumMessageSize: Int) throws(WireError) -> WireItem? {
         if let partial = chunkInProgress {
             guard var buffer = pending, buffer.readableBytes > 0 else { return nil }
             let count = min(partial.remaining, buffer.readableBytes)
