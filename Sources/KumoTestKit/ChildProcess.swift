@@ -62,6 +62,8 @@ public final class ChildProcess: Sendable {
             pid: pid, readyLine: line ?? "", process: process, output: output, stdin: stdin.fileHandleForWriting)
         guard line != nil else {
             child.kill()
+            // The process may have exited a moment ago: let the readers take in its last lines.
+            await output.waitForEnd(of: 2, timeout: .seconds(2))
             throw ChildProcessError(
                 message: "\(executable) \(arguments.joined(separator: " ")) did not print '\(readyPrefix)' within \(timeout)",
                 output: output.lines)
@@ -168,8 +170,19 @@ private final class ReadySignal: Sendable {
 
 private final class OutputLog: Sendable {
     private let storage = Mutex<[String]>([])
+    /// How many of the drained handles reached their end.
+    private let ended = Mutex(0)
 
     var lines: [String] { storage.withLock { $0 } }
+
+    /// Waits until `count` drained handles have reached their end, or `timeout` passes.
+    func waitForEnd(of count: Int, timeout: Duration) async {
+        let clock = ContinuousClock()
+        let deadline = clock.now + timeout
+        while ended.withLock({ $0 }) < count, clock.now < deadline {
+            try? await Task.sleep(for: .milliseconds(10))
+        }
+    }
 
     func drain(_ handle: FileHandle, readyPrefix: String?, ready: ReadySignal?) {
         let thread = Thread { [self] in
@@ -190,6 +203,11 @@ private final class OutputLog: Sendable {
                     }
                 }
             }
+            if !pending.isEmpty {
+                let line = String(decoding: pending, as: UTF8.self)
+                self.storage.withLock { $0.append(line) }
+            }
+            self.ended.withLock { $0 += 1 }
             ready?.fire(nil)
         }
         thread.start()
