@@ -105,6 +105,11 @@ public struct ClusterSettings: Sendable {
     /// The add-on modules' per-node parts (see ``ClusterPlugin``). Default none.
     public var plugins: ClusterPlugins
 
+    /// Whether the node reports metrics through swift-metrics (see ``MetricsSettings`` and
+    /// docs/metrics.md). Default: enabled, recording into the factory bootstrapped (or bound to
+    /// the starting task) when the node starts.
+    public var metrics: MetricsSettings
+
     /// Network faults to inject, for tests (see ``FaultInjector``). Default `nil`.
     public var faults: FaultInjector?
 
@@ -143,6 +148,7 @@ public struct ClusterSettings: Sendable {
         self.membership = MembershipSettings()
         self.logCollector = nil
         self.plugins = ClusterPlugins()
+        self.metrics = MetricsSettings()
         self.faults = nil
         self.eventLoopGroup = nil
         var logger = Logger(label: "kumo")

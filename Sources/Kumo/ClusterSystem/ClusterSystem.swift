@@ -51,6 +51,8 @@ public final class ClusterSystem: DistributedActorSystem, Sendable {
     let spawnFactories = Mutex<[String: @Sendable (ClusterSystem) -> (ActorID, any DistributedActor)]>([:])
     /// The system actors of the node and its plugins, kept alive until shutdown.
     let systemActors = Mutex<[String: any DistributedActor]>([:])
+    /// The node's metrics, made through the metrics factory current when it started.
+    let metrics: ClusterMetrics
 
     struct Lifecycle: Sendable {
         /// Local actors someone watches or registered: their deinit must be reported.
@@ -71,6 +73,7 @@ public final class ClusterSystem: DistributedActorSystem, Sendable {
     ///   bind error.
     public init(settings: ClusterSettings) async throws {
         try settings.validate()
+        self.metrics = ClusterMetrics(settings: settings.metrics, node: settings.name)
         let group = settings.eventLoopGroup ?? MultiThreadedEventLoopGroup.singleton
         let loop = group.next()
         self.eventLoop = loop

@@ -9,7 +9,7 @@ import KumoCore
 public struct ClusterError: Error, Sendable, CustomStringConvertible, Equatable {
     /// What kind of failure this is. New codes may be added.
     public struct Code: Hashable, Sendable, CustomStringConvertible {
-        enum Value: UInt8, Sendable {
+        enum Value: UInt8, Sendable, CaseIterable {
             case timeout = 1, nodeUnreachable, connectionLost, nodeGone, unknownActor, unknownTarget
             case argumentDecodingFailed, resultDecodingFailed, encodingFailed, remoteError
             case handshakeFailed, authenticationFailed, shuttingDown, protocolError, invalidConfiguration

@@ -11,7 +11,48 @@ extension ClusterSystem {
         on actor: Act, target: RemoteCallTarget, invocation: inout InvocationEncoder, throwing: Err.Type,
         returning: Res.Type
     ) async throws -> Res where Act: DistributedActor, Act.ID == ActorID, Err: Error, Res: Codable {
-        var reply = try await send(&invocation, to: actor.id, target: target)
+        let started = metrics.clock()
+        var calls: CallMetrics?
+        do {
+            let result = try await call(&invocation, to: actor.id, target: target, returning: Res.self, calls: &calls)
+            calls?.succeeded(since: started)
+            return result
+        } catch {
+            recordFailure(error, target: target, calls: calls, since: started)
+            throw error
+        }
+    }
+
+    public func remoteCallVoid<Act, Err>(
+        on actor: Act, target: RemoteCallTarget, invocation: inout InvocationEncoder, throwing: Err.Type
+    ) async throws where Act: DistributedActor, Act.ID == ActorID, Err: Error {
+        let started = metrics.clock()
+        var calls: CallMetrics?
+        do {
+            let reply = try await send(&invocation, to: actor.id, target: target, calls: &calls)
+            if reply.status == .error {
+                throw remoteError(from: reply.payload, target: target, node: actor.id.node)
+            }
+            calls?.succeeded(since: started)
+        } catch {
+            recordFailure(error, target: target, calls: calls, since: started)
+            throw error
+        }
+    }
+
+    /// Counts a failed call in the caller's metrics; a call that failed before it found its
+    /// connection's handles looks them up (under a lock: on the failure path only).
+    private func recordFailure(_ error: any Error, target: RemoteCallTarget, calls: CallMetrics?, since started: UInt64) {
+        guard started != 0 else { return }
+        (calls ?? metrics.clientCalls(for: target.identifier)).failed(CallMetrics.code(of: error), since: started)
+    }
+
+    /// Sends a call and decodes its result.
+    private func call<Res: Codable>(
+        _ invocation: inout InvocationEncoder, to id: ActorID, target: RemoteCallTarget, returning: Res.Type,
+        calls: inout CallMetrics?
+    ) async throws -> Res {
+        var reply = try await send(&invocation, to: id, target: target, calls: &calls)
         switch reply.status {
         case .value:
             // The arrays move into the store, so the result owns the only reference to each.
@@ -22,27 +63,20 @@ extension ClusterSystem {
             } catch {
                 throw ClusterError(
                     .resultDecodingFailed, "cannot decode the result of \(target) as \(Res.self): \(describe(error))",
-                    node: actor.id.node)
+                    node: id.node)
             }
         case .void:
-            throw ClusterError(.protocolError, "\(target) returned nothing; a \(Res.self) was expected", node: actor.id.node)
+            throw ClusterError(.protocolError, "\(target) returned nothing; a \(Res.self) was expected", node: id.node)
         case .error:
-            throw remoteError(from: reply.payload, target: target, node: actor.id.node)
+            throw remoteError(from: reply.payload, target: target, node: id.node)
         }
     }
 
-    public func remoteCallVoid<Act, Err>(
-        on actor: Act, target: RemoteCallTarget, invocation: inout InvocationEncoder, throwing: Err.Type
-    ) async throws where Act: DistributedActor, Act.ID == ActorID, Err: Error {
-        let reply = try await send(&invocation, to: actor.id, target: target)
-        if reply.status == .error {
-            throw remoteError(from: reply.payload, target: target, node: actor.id.node)
-        }
-    }
-
-    private func send(_ invocation: inout InvocationEncoder, to id: ActorID, target: RemoteCallTarget) async throws
-        -> ReplyMessage
-    {
+    /// Sends a call and waits for its reply; `calls` gets the caller's metrics for the target
+    /// once the call has its connection.
+    private func send(
+        _ invocation: inout InvocationEncoder, to id: ActorID, target: RemoteCallTarget, calls: inout CallMetrics?
+    ) async throws -> ReplyMessage {
         let connection = try await connection(to: id.node)
         var now = NIODeadline.now()
         let deadline = Self.callDeadline ?? now + TimeAmount(settings.callTimeout)
@@ -61,7 +95,8 @@ extension ClusterSystem {
                 .encodingFailed,
                 "the arguments of \(target) hold \(invocation.attachments.count) byte arrays above chunkSize; at most \(AttachedFrame.maximumAttachments) fit in one call")
         }
-        let targetID = try connection.outbox.targetID(for: target.identifier)
+        let (targetID, targetCalls) = try connection.outbox.target(for: target.identifier)
+        calls = targetCalls
         let callID = connection.makeCallID()
         let millis = UInt64(max(1, (deadline - now).nanoseconds / 1_000_000))
         let frame = invocation.makeFrame(
@@ -76,28 +111,36 @@ extension ClusterSystem {
     /// ``executor`` runs it with no thread hop, and so does the reply. Calls from one connection
     /// start in the order they arrived.
     func dispatch(_ call: CallMessage, target: InboundTarget, from connection: Connection) {
-        let handler = KumoResultHandler(system: self, connection: connection, callID: call.callID)
+        var handler = KumoResultHandler(
+            system: self, connection: connection, callID: call.callID, target: target, started: metrics.clock())
         connection.callStarted(call.callID, limit: settings.maxInFlightCallsPerConnection)
         if let violation = call.metadataViolation {
             logger.warning(
                 "refused a call whose metadata breaks a bound: \(violation)",
                 metadata: ["kumo.peer": "\(connection.peer.name) \(connection.peer.node)", "kumo.target": "\(target.readableName)"])
-            handler.send(error: ClusterError(.protocolError, "refused \(target.readableName): \(violation)", node: node))
+            handler.send(
+                error: ClusterError(.protocolError, "refused \(target.readableName): \(violation)", node: node), refused: true)
             return
         }
         guard let actor = localActor(call.actor) else {
-            handler.send(error: ClusterError(
-                .unknownActor, "no actor \(call.actor) on node \(settings.name) (call to \(target.readableName))",
-                node: node))
+            handler.send(
+                error: ClusterError(
+                    .unknownActor, "no actor \(call.actor) on node \(settings.name) (call to \(target.readableName))",
+                    node: node),
+                refused: true)
             return
         }
-        guard target.belongs(to: type(of: actor)) else {
-            handler.send(error: ClusterError(
-                .unknownTarget,
-                "\(target.readableName) is not a distributed func of \(type(of: actor)) (actor \(call.actor) on node \(settings.name))",
-                node: node))
+        let admission = target.admit(type(of: actor))
+        guard admission.belongs else {
+            handler.send(
+                error: ClusterError(
+                    .unknownTarget,
+                    "\(target.readableName) is not a distributed func of \(type(of: actor)) (actor \(call.actor) on node \(settings.name))",
+                    node: node),
+                refused: true)
             return
         }
+        handler.calls = admission.calls
         let deadline = call.deadlineMillis == 0 ? nil : NIODeadline.now() + .milliseconds(Int64(call.deadlineMillis))
         let context = CallContext(deadline: deadline, caller: connection.peer.node, metadata: call.metadata)
         let decoder = KumoInvocationDecoder(system: self, call: call, target: target)
@@ -105,16 +148,18 @@ extension ClusterSystem {
         // behind it are not held up by the copy of its arguments, nor by freeing them once it
         // returns (see ``BulkExecutor``).
         let large = call.arguments.bytes.readableBytes > settings.chunkSize || !call.attachments.isEmpty
-        let task = Task(executorPreference: large ? BulkExecutor.shared : executor) {
+        let task = Task(executorPreference: large ? BulkExecutor.shared : executor) { [handler] in
             var decoder = decoder
             await Self.$callContext.withValue(context) {
                 do {
                     try await self.execute(target, on: actor, decoder: &decoder, handler: handler)
                 } catch let error as ExecuteDistributedTargetError {
-                    handler.send(error: ClusterError(
-                        .unknownTarget,
-                        "node \(self.settings.name) has no distributed func \(target.readableName) on \(type(of: actor)) (\(error.message))",
-                        node: self.node))
+                    handler.send(
+                        error: ClusterError(
+                            .unknownTarget,
+                            "node \(self.settings.name) has no distributed func \(target.readableName) on \(type(of: actor)) (\(error.message))",
+                            node: self.node),
+                        refused: true)
                 } catch {
                     handler.send(error: error)
                 }

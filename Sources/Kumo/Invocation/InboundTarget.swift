@@ -6,13 +6,20 @@ import Synchronization
 ///
 /// It keeps what the hot path would otherwise recompute per call: the target's parameter and
 /// return types, and which actor types were already checked to own the target (or not). The readable
-/// (demangled) name is made only when an error needs it.
+/// (demangled) name is made only when an error or the target's metrics need it.
 final class InboundTarget: Sendable {
     let name: String
     /// The target's types, when it is not generic.
     let signature: TargetSignature?
-    /// The verdict of ``belongs(to:)`` for each actor type asked about (a connection sees few).
-    private let verdicts = Mutex<[ObjectIdentifier: Bool]>([:])
+
+    private struct State {
+        /// The verdict of ``belongs(to:)`` for each actor type asked about (a connection sees few).
+        var verdicts: [ObjectIdentifier: Bool] = [:]
+        /// The callee's metrics for this target, once a call to it has run.
+        var calls: CallMetrics?
+    }
+
+    private let state = Mutex(State())
 
     init(name: String) {
         self.name = name
@@ -32,10 +39,27 @@ final class InboundTarget: Sendable {
     /// instance; checking keeps a call aimed at another type from ever running, and from
     /// crashing the node by reading that type's state out of the wrong object.
     func belongs(to actorType: any DistributedActor.Type) -> Bool {
+        admit(actorType).belongs
+    }
+
+    /// ``belongs(to:)``, and the callee's metrics for this target when a call to it has run
+    /// before (found under the same lock, so a call takes none of its own for them).
+    func admit(_ actorType: any DistributedActor.Type) -> (belongs: Bool, calls: CallMetrics?) {
         let key = ObjectIdentifier(actorType)
-        if let known = verdicts.withLock({ $0[key] }) { return known }
+        let (known, calls) = state.withLock { ($0.verdicts[key], $0.calls) }
+        if let known { return (known, calls) }
         let verdict = DeclaringType.declares(actorType, target: name)
-        verdicts.withLock { $0[key] = verdict }
-        return verdict
+        state.withLock { $0.verdicts[key] = verdict }
+        return (verdict, calls)
+    }
+
+    /// The callee's metrics for this target, which a call has just run: only then is its name
+    /// known to be a distributed func of this program (a bounded label value), not something a
+    /// peer made up.
+    func ranCalls(_ metrics: ClusterMetrics) -> CallMetrics {
+        if let calls = state.withLock({ $0.calls }) { return calls }
+        let calls = metrics.serverCalls(ran: self)
+        state.withLock { $0.calls = calls }
+        return calls
     }
 }

@@ -2,13 +2,19 @@ import Distributed
 import KumoCore
 import NIOCore
 
-/// Sends the outcome of an inbound call back to its caller as a reply frame.
+/// Sends the outcome of an inbound call back to its caller as a reply frame, and counts it in
+/// the callee's metrics (`rpc.server.duration`, `kumo.rpc.server.calls`).
 public struct KumoResultHandler: DistributedTargetInvocationResultHandler, Sendable {
     public typealias SerializationRequirement = any Codable
 
     let system: ClusterSystem
     let connection: Connection
     let callID: UInt64
+    let target: InboundTarget
+    /// When the call arrived (``ClusterMetrics/clock()``; 0 when nothing is recorded).
+    let started: UInt64
+    /// The callee's metrics for the target, when a call to it ran before (else found on reply).
+    var calls: CallMetrics?
 
     public func onReturn<Success: Codable>(value: Success) async throws {
         let threshold = system.settings.chunkSize
@@ -44,6 +50,7 @@ public struct KumoResultHandler: DistributedTargetInvocationResultHandler, Senda
             return
         }
         buffer.endFrame(startedAt: start)
+        record(nil, ran: true)
         send(OutboundFrame.wrapping(buffer, attachments: attachments))
     }
 
@@ -54,19 +61,38 @@ public struct KumoResultHandler: DistributedTargetInvocationResultHandler, Senda
         var buffer = ByteBufferAllocator().buffer(capacity: 16)
         let start = ReplyMessage.begin(callID: callID, status: .void, in: &buffer)
         buffer.endFrame(startedAt: start)
+        record(nil, ran: true)
         send(buffer)
     }
 
     public func onThrow<Err: Error>(error: Err) async throws {
-        send(error: error)
+        // The runtime throws this when it finds no distributed func of the target's name: the
+        // call did not run (and the name may be one a peer made up).
+        send(error: error, refused: error is ExecuteDistributedTargetError)
     }
 
-    func send(error: any Error) {
+    /// Replies with `error`; `refused` tells that the call did not run (unknown actor or target,
+    /// or metadata out of bounds), so its target's name is not known to be real.
+    func send(error: any Error, refused: Bool = false) {
         var buffer = ByteBufferAllocator().buffer(capacity: 128)
         let start = ReplyMessage.begin(callID: callID, status: .error, in: &buffer)
-        system.errorEnvelope(for: error).write(to: &buffer)
+        let envelope = system.errorEnvelope(for: error)
+        envelope.write(to: &buffer)
         buffer.endFrame(startedAt: start)
+        record(ClusterError.Code(rawValue: envelope.code), ran: !refused)
         send(buffer)
+    }
+
+    /// Counts the call in the callee's metrics: returned (`code` nil) or failed with `code`.
+    @inline(__always)
+    private func record(_ code: ClusterError.Code?, ran: Bool) {
+        guard started != 0 else { return }
+        let calls = ran ? (self.calls ?? target.ranCalls(system.metrics)) : system.metrics.serverCalls(refused: target)
+        if let code {
+            calls.failed(code, since: started)
+        } else {
+            calls.succeeded(since: started)
+        }
     }
 
     private func send(_ frame: ByteBuffer) {

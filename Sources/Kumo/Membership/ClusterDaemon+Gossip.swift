@@ -268,6 +268,7 @@ extension ClusterDaemon {
         let old = terminalSince.filter { $0.value < cutoff }.map(\.key)
         guard !old.isEmpty else { return }
         membership.prune(old)
+        actorSystem.metrics.recordMembers(membership)
         let now = clock.now
         for node in old {
             terminalSince.removeValue(forKey: node)

@@ -119,6 +119,7 @@ distributed actor ClusterDaemon {
 
     /// Applies membership changes: events, reachability bookkeeping, registry cleanup, watches.
     func apply(_ changes: [Membership.Change]) {
+        if !changes.isEmpty { actorSystem.metrics.recordMembers(membership) }
         for change in changes {
             let member = change.member
             publish(.statusChanged(member, previous: change.previous))

@@ -5,7 +5,7 @@ import KumoCore
 /// Statuses only move forward: `joining → up → leaving → removed`, or to `down` from any of the
 /// first three. Merging two views keeps, for each node, the furthest status, so views converge
 /// whatever order gossip arrives in.
-public enum MemberStatus: UInt8, Sendable, Codable, Comparable, CustomStringConvertible {
+public enum MemberStatus: UInt8, Sendable, Codable, Comparable, CaseIterable, CustomStringConvertible {
     /// Announced itself, not yet up.
     case joining = 0
     /// A full member.

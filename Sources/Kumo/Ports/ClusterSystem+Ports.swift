@@ -42,11 +42,13 @@ extension ClusterSystem {
         try await connection.outbox.enqueueMessage(
             frame, key: task ^ Int(truncatingIfNeeded: port.number),
             deadline: Self.callDeadline ?? NIODeadline.now() + TimeAmount(self.settings.callTimeout))
+        connection.metrics.messagesSent.increment()
     }
 
     /// Hands an inbound one-way message to its port. Runs on the event loop; when the port fills
     /// up, reading from this connection pauses until it drains.
     func deliver(_ message: PortMessage, from connection: Connection) {
+        connection.metrics.messagesReceived.increment()
         guard let sink = ports.sink(message.port) else {
             logger.debug("dropped a message to unknown port \(message.port)", metadata: ["kumo.peer": "\(connection.peer.node)"])
             return

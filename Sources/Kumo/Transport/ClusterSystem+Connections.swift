@@ -18,6 +18,9 @@ struct PeerTable: Sendable {
     var channels: [ObjectIdentifier: any Channel] = [:]
     /// Outbound channels still in their handshake, and the address each one is for.
     var dialing: [ObjectIdentifier: NodeAddress] = [:]
+    /// The peer addresses this node had an established connection with, to count reconnects.
+    /// Like the failed slots above, one entry per address ever connected.
+    var connectedBefore: Set<NodeAddress> = []
     var shuttingDown = false
 }
 
@@ -162,12 +165,14 @@ extension ClusterSystem {
     /// A handshake finished: the connection serves its peer from now on.
     func established(_ connection: Connection, initiator: Bool) {
         let address = connection.peer.node.address
+        var reconnected = false
         let (promise, replaced, dialledPromise, refused): (EventLoopPromise<Connection>?, Connection?, EventLoopPromise<Connection>?, Bool) =
             peers.withLock { table in
             let id = ObjectIdentifier(connection.channel)
             let dialled = table.dialing.removeValue(forKey: id)
             if table.shuttingDown { return (nil, nil, nil, true) }
             table.channels[id] = connection.channel
+            reconnected = !table.connectedBefore.insert(address).inserted
             // The peer may announce another address than the one dialled (a host name, a
             // wildcard bind): the dialled slot is served by this connection too.
             var dialledPromise: EventLoopPromise<Connection>?
@@ -192,6 +197,7 @@ extension ClusterSystem {
             connection.channel.close(promise: nil)
             return
         }
+        if reconnected { connection.metrics.reconnects.increment() }
         dialledPromise?.succeed(connection)
         if let replaced {
             logger.debug("replacing connection", metadata: ["kumo.peer": "\(replaced.peer.node)"])

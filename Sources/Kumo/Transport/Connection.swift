@@ -40,12 +40,18 @@ final class Connection: Sendable, CustomStringConvertible {
         var failure: ClusterError?
     }
 
-    init(channel: any Channel, peer: PeerIdentity, settings: ClusterSettings) {
+    /// What is counted for this connection's peer.
+    let metrics: PeerMetrics
+
+    init(channel: any Channel, peer: PeerIdentity, settings: ClusterSettings, metrics: ClusterMetrics) {
         self.channel = channel
         self.peer = peer
+        let peerMetrics = metrics.peer(named: peer.name)
+        self.metrics = peerMetrics
         self.outbox = Outbox(
             channel: channel, chunkSize: settings.chunkSize, highWater: settings.outboxHighWater,
-            batchingDelay: settings.messageBatchingDelay, flushThreshold: settings.callFlushThreshold)
+            batchingDelay: settings.messageBatchingDelay, flushThreshold: settings.callFlushThreshold,
+            peerMetrics: peerMetrics, metrics: metrics)
     }
 
     var description: String { "connection to \(peer.name) \(peer.node)" }

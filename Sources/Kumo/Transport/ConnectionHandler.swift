@@ -22,6 +22,9 @@ final class ConnectionHandler: ChannelInboundHandler {
     private var handshakeTimer: Scheduled<Void>?
     private var closing = false
     private var logger: Logger
+    /// Bytes read and written during the handshake, added to the peer's counts once it is known.
+    private var handshakeBytesIn = 0
+    private var handshakeBytesOut = 0
 
     static let maximumTargets = 1 << 16
 
@@ -43,7 +46,9 @@ final class ConnectionHandler: ChannelInboundHandler {
             self?.abort(channel: channel, ClusterError(.handshakeFailed, "handshake did not finish within \(timeout)"))
         }
         if handshake.role == .initiator {
-            context.writeAndFlush(wrapOutboundOut(handshake.start()), promise: nil)
+            let hello = handshake.start()
+            handshakeBytesOut += hello.readableBytes
+            context.writeAndFlush(wrapOutboundOut(hello), promise: nil)
         }
         context.fireChannelActive()
     }
@@ -51,7 +56,13 @@ final class ConnectionHandler: ChannelInboundHandler {
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         guard !closing else { return }
         system.poller.activity()
-        parser.append(unwrapInboundIn(data))
+        let bytes = unwrapInboundIn(data)
+        if let connection {
+            connection.metrics.bytesIn.increment(by: bytes.readableBytes)
+        } else {
+            handshakeBytesIn += bytes.readableBytes
+        }
+        parser.append(bytes)
         do {
             while !closing, let item = try parser.nextItem(maximumMessageSize: system.settings.maxMessageSize) {
                 guard let connection else {
@@ -99,12 +110,22 @@ final class ConnectionHandler: ChannelInboundHandler {
         let action = handshake.receive(frame) { system.admit(peer: $0) }
         switch action {
         case .send(let bytes):
+            handshakeBytesOut += bytes.readableBytes
             context.writeAndFlush(wrapOutboundOut(bytes), promise: nil)
         case .establish(let peer, let bytes):
             handshakeTimer?.cancel()
-            if let bytes { context.writeAndFlush(wrapOutboundOut(bytes), promise: nil) }
-            let connection = Connection(channel: context.channel, peer: peer, settings: system.settings)
+            if let bytes {
+                handshakeBytesOut += bytes.readableBytes
+                context.writeAndFlush(wrapOutboundOut(bytes), promise: nil)
+            }
+            let connection = Connection(
+                channel: context.channel, peer: peer, settings: system.settings, metrics: system.metrics)
             self.connection = connection
+            // The handshake's bytes count for the peer (the bytes of this read after the
+            // handshake's last frame are among them).
+            connection.metrics.bytesIn.increment(by: handshakeBytesIn)
+            connection.metrics.bytesOut.increment(by: handshakeBytesOut)
+            system.metrics.connectionOpened()
             logger[metadataKey: "kumo.peer"] = "\(peer.name) \(peer.node)"
             logger.debug("connection established")
             system.established(connection, initiator: handshake.role == .initiator)
@@ -188,6 +209,7 @@ final class ConnectionHandler: ChannelInboundHandler {
         if let connection {
             let error = ClusterError(.connectionLost, "connection to \(connection.peer.name) closed", node: connection.peer.node)
             connection.fail(error)
+            system.metrics.connectionClosed()
             system.closed(connection)
         } else {
             system.handshakeFailed(

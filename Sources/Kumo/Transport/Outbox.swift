@@ -16,6 +16,9 @@ import Synchronization
 /// message delays a small one by at most one round. Frames with the same ordering key as a large
 /// frame still being chunked wait for it, which keeps per-sender order. The queue is bounded:
 /// ``waitForCapacity()`` suspends senders while more than `highWater` bytes wait.
+///
+/// Each flush adds the bytes it hands to the channel to `kumo.transport.bytes_out` and records
+/// what is left waiting in `kumo.transport.outbox_bytes` (so does a sender that must wait).
 final class Outbox: Sendable {
     /// Chunks written per round.
     static let chunksPerRound = 1
@@ -115,7 +118,7 @@ final class Outbox: Sendable {
         var nextWaiter: UInt64 = 0
         var failure: ClusterError?
         var nextStream: UInt64 = 1
-        var targetIDs: [String: UInt32] = [:]
+        var targets: [String: (id: UInt32, calls: CallMetrics)] = [:]
     }
 
     private let state = Mutex(State())
@@ -127,13 +130,22 @@ final class Outbox: Sendable {
     /// Calls and replies queued on the loop that are written at once, without waiting for the
     /// end of the loop's turn.
     private let flushThreshold: Int
+    /// The connection's metrics.
+    private let peerMetrics: PeerMetrics
+    /// The node's metrics, for the call targets defined on this connection.
+    private let metrics: ClusterMetrics
 
-    init(channel: any Channel, chunkSize: Int, highWater: Int, batchingDelay: Duration, flushThreshold: Int) {
+    init(
+        channel: any Channel, chunkSize: Int, highWater: Int, batchingDelay: Duration, flushThreshold: Int,
+        peerMetrics: PeerMetrics, metrics: ClusterMetrics
+    ) {
         self.channel = channel
         self.chunkSize = chunkSize
         self.highWater = highWater
         self.batchingDelay = batchingDelay
         self.flushThreshold = flushThreshold
+        self.peerMetrics = peerMetrics
+        self.metrics = metrics
     }
 
     /// Suspends while the outbox holds more than its high-water mark of frames like the one about
@@ -148,10 +160,11 @@ final class Outbox: Sendable {
         }
         if ready { return }
         let deadline = deadline()  // only on the slow path
-        let id = state.withLock { state -> UInt64 in
+        let (id, backlog) = state.withLock { state -> (UInt64, Int) in
             state.nextWaiter &+= 1
-            return state.nextWaiter
+            return (state.nextWaiter, state.queuedBytes + state.largeBytes)
         }
+        peerMetrics.outboxBytes.record(backlog)
         try await withTaskCancellationHandler {
             try await withUnsafeThrowingContinuation { (continuation: UnsafeContinuation<Void, any Error>) in
                 let outcome: Result<Void, ClusterError>? = state.withLock { state in
@@ -189,19 +202,32 @@ final class Outbox: Sendable {
     /// The per-connection id of a call target. The first use of a name enqueues its definition,
     /// under the same lock, so every frame that uses the id is written after it.
     func targetID(for name: String) throws(ClusterError) -> UInt32 {
-        let schedule: Bool
-        let id: UInt32
-        (id, schedule) = try state.withLock { state throws(ClusterError) -> (UInt32, Bool) in
+        try target(for: name).id
+    }
+
+    /// The per-connection id of a call target and the caller's metrics for it, kept beside the
+    /// id so that a call finds both under the one lock. The first use of a name enqueues its
+    /// definition, under the same lock, so every frame that uses the id is written after it.
+    func target(for name: String) throws(ClusterError) -> (id: UInt32, calls: CallMetrics) {
+        let known = try state.withLock { state throws(ClusterError) in
             if let failure = state.failure { throw failure }
-            if let id = state.targetIDs[name] { return (id, false) }
-            let id = UInt32(state.targetIDs.count + 1)
-            state.targetIDs[name] = id
+            return state.targets[name]
+        }
+        if let known { return known }
+        // The first call to this target on this connection: its metrics are found (or made)
+        // off the outbox's lock.
+        let calls = metrics.clientCalls(for: name)
+        let (target, schedule) = try state.withLock { state throws(ClusterError) -> ((id: UInt32, calls: CallMetrics), Bool) in
+            if let failure = state.failure { throw failure }
+            if let target = state.targets[name] { return (target, false) }
+            let target = (id: UInt32(state.targets.count + 1), calls: calls)
+            state.targets[name] = target
             var frame = ByteBuffer()
-            TargetDefinitionMessage(id: id, name: name).write(to: &frame)
-            return (id, Self.appendSmall(frame, to: &state))
+            TargetDefinitionMessage(id: target.id, name: name).write(to: &frame)
+            return (target, Self.appendSmall(frame, to: &state))
         }
         if schedule { scheduleFlush() }
-        return id
+        return target
     }
 
     /// Enqueues one whole frame. Frames with equal `key` are written in the order enqueued.
@@ -307,9 +333,11 @@ final class Outbox: Sendable {
         var rounds: [[ChunkPiece]] = []
         var wakeWaiters: [UnsafeContinuation<Void, any Error>] = []
         var armTick = false
+        var backlog = 0
         let small: ByteBuffer? = state.withLock { state in
             state.flushScheduled = false
             state.framesQueued = 0
+            defer { backlog = state.queuedBytes + state.largeBytes }
             guard state.failure == nil, writable else { return nil }
             if state.messagesQueued && batchingDelay > .zero && !state.streamTick {
                 state.streamTick = true
@@ -378,7 +406,13 @@ final class Outbox: Sendable {
         if armTick {
             channel.eventLoop.assumeIsolated().scheduleTask(in: TimeAmount(batchingDelay)) { self.streamTickFired() }
         }
+        peerMetrics.outboxBytes.record(backlog)
         guard small != nil || !rounds.isEmpty else { return }
+        var written = small?.readableBytes ?? 0
+        for round in rounds {
+            for piece in round { written += piece.count }
+        }
+        peerMetrics.bytesOut.increment(by: written)
         if let small { channel.write(small, promise: nil) }
         for round in rounds {
             let promise = channel.eventLoop.makePromise(of: Void.self)
@@ -420,6 +454,7 @@ final class Outbox: Sendable {
             state.waiters = []
             return waiters
         }
+        peerMetrics.outboxBytes.record(0)
         for waiter in waiters { waiter.resume(throwing: error) }
     }
 }
