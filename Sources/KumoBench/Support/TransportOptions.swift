@@ -21,6 +21,9 @@ struct TransportOptions: ParsableArguments {
     @Option(help: "ClusterSettings.messageBatchingDelay of both nodes, in microseconds.")
     var messageBatchingMicroseconds = Int(defaults.messageBatchingDelay / .microseconds(1))
 
+    @Flag(help: "Record both nodes' metrics into a minimal in-process backend (relaxed atomics), to measure what recording costs; without it the metrics system is swift-metrics' no-op default.")
+    var metrics = false
+
     func validate() throws {
         guard chunkKib >= 1 else { throw ValidationError("--chunk-kib must be at least 1") }
         guard socketBufferKib >= 0, busyPollMicroseconds >= 0, messageBatchingMicroseconds >= 0 else {
@@ -35,11 +38,13 @@ struct TransportOptions: ParsableArguments {
             "--busy-poll-microseconds", "\(busyPollMicroseconds)", "--call-flush-threshold", "\(callFlushThreshold)",
             "--socket-buffer-kib", "\(socketBufferKib)", "--chunk-kib", "\(chunkKib)",
             "--message-batching-microseconds", "\(messageBatchingMicroseconds)",
-        ]
+        ] + (metrics ? ["--metrics"] : [])
     }
 
-    /// Sets these options on `settings`.
+    /// Sets these options on `settings` (and, for `--metrics`, bootstraps the metrics backend, so
+    /// call it before starting the node).
     func apply(to settings: inout ClusterSettings) {
+        if metrics { BenchMetricsFactory.bootstrapOnce() }
         settings.busyPollWindow = .microseconds(busyPollMicroseconds)
         settings.callFlushThreshold = callFlushThreshold
         settings.socketBufferSize = socketBufferKib == 0 ? nil : socketBufferKib << 10
