@@ -114,6 +114,18 @@ struct TargetCheckTests {
                     on: remoteAuditor, target: stamp, invocation: &invocation, throwing: Never.self, returning: Int.self)
             }
             _ = clerk
+            // A well-formed name of the right type that the program has no function for.
+            var ghost = peer.makeInvocationEncoder()
+            try ghost.doneRecording()
+            do {
+                _ = try await peer.remoteCall(
+                    on: remoteAuditor, target: RemoteCallTarget("$s9KumoTests7AuditorC5ghostSiyYaKFTE"),
+                    invocation: &ghost, throwing: Never.self, returning: Int.self)
+                Issue.record("a function that does not exist ran")
+            } catch let error as ClusterError {
+                #expect(error.code == .unknownTarget, "\(error)")
+                #expect(error.message.contains("ghost"), "\(error)")
+            }
 
             // The node and every actor on it keep serving.
             #expect(try await remoteVault.open() == 42)

@@ -58,6 +58,10 @@ extension ClusterSystem {
             } else {
                 try await invokeHandlerOnReturn(handler: handler, resultBuffer: UnsafeRawPointer(result), metatype: signature.returnType)
             }
+        } catch let error as ExecuteDistributedTargetError {
+            // The runtime found no such target: the caller's `dispatch` reports it as
+            // `unknownTarget`, as the standard path does.
+            throw error
         } catch {
             try await handler.onThrow(error: error)
         }
