@@ -53,11 +53,11 @@ public struct NodeOptions: ParsableArguments {
     public var socketBufferKiB: Int?
 
     /// `--busy-poll-microseconds`: ``ClusterSettings/busyPollWindow``.
-    @Option(help: "Microseconds the event loop keeps polling after I/O before it sleeps (default 0: off).")
+    @Option(help: "Microseconds the event loop stays awake after a read before it sleeps (default 30; 0: off).")
     public var busyPollMicroseconds: Int?
 
     /// `--message-batching-microseconds`: ``ClusterSettings/messageBatchingDelay``.
-    @Option(help: "Microseconds a stream of one-way messages may wait to share a write (default 100).")
+    @Option(help: "Microseconds a stream of one-way messages may wait to share a write (default 400).")
     public var messageBatchingMicroseconds: Int?
 
     /// `--call-flush-threshold`: ``ClusterSettings/callFlushThreshold``.

@@ -71,18 +71,22 @@ public struct ClusterSettings: Sendable {
     static func sendBufferSize(forReceiveBuffer size: Int) -> Int {
         max(4096, size / 2)
     }
-    /// How long the node's event loop keeps polling for I/O after it last had some, before it
-    /// sleeps. A reply that arrives within the window is seen without a thread wake-up, which on
-    /// a virtual machine is most of a round trip; the price is up to this much CPU spinning after
-    /// each burst of traffic, on a thread that then shares its CPU less well. Zero (the default)
-    /// sleeps at once; set it above the usual round trip on nodes with CPUs to spare.
+    /// How long the node's event loop stays awake after a read before it goes back to sleep
+    /// (see ``BusyPoller``). A reply or the next call that arrives meanwhile is read without a
+    /// thread wake-up, which on a virtual machine is most of a loopback round trip. Reads that
+    /// come far apart (an idle node) make the loop rest from this, so the price is CPU only while
+    /// traffic flows: at most one window per read. It pays when the round trip without wake-ups
+    /// fits in the window; raise it where round trips are longer. Zero makes the loop sleep at once
+    /// after every read. Default 30 µs (`kumo-bench rtt`: 0.6× the raw TCP ping-pong, against
+    /// 1.2× without; docs/benchmarks.md).
     public var busyPollWindow: Duration
     /// While a stream of one-way messages (``SendPort`` sends) flows, the node writes them out on
     /// a tick of this period instead of being woken for each one, much like Erlang's
     /// `delay_send`: a message waits at most this long, and the stream goes out in few large
     /// writes at a fraction of the sender's CPU. The first message after a quiet spell, and every
-    /// call and reply, are written at once. Zero wakes the loop for every message. Default 100 µs
-    /// (against 50 µs, a third more messages per second between two processes: docs/benchmarks.md).
+    /// call and reply, are written at once. Zero wakes the loop for every message. Default 400 µs
+    /// (against 100 µs, a quarter to a third more messages per second between two processes, for
+    /// at most 300 µs more delay while a stream flows: docs/benchmarks.md).
     public var messageBatchingDelay: Duration
     /// How many calls and replies may wait in a connection's outbox before one queued on the
     /// node's event loop writes them out. Replies to a batch of inbound calls, and calls made by
@@ -141,8 +145,8 @@ public struct ClusterSettings: Sendable {
         self.chunkSize = 256 << 10
         self.outboxHighWater = 32 << 20
         self.socketBufferSize = 256 << 10
-        self.busyPollWindow = .zero
-        self.messageBatchingDelay = .microseconds(100)
+        self.busyPollWindow = .microseconds(30)
+        self.messageBatchingDelay = .microseconds(400)
         self.callFlushThreshold = 16
         self.maxInFlightCallsPerConnection = 4096
         self.membership = MembershipSettings()

@@ -1,46 +1,92 @@
 import NIOCore
 
-/// Keeps an event loop polling its sockets for a short while after it last had work, instead of
-/// going to sleep at once.
+/// Keeps an event loop awake for a short spell after it read, so that the next read finds it
+/// awake instead of asleep — and lets it sleep at once while that catches nothing.
 ///
 /// On a virtual machine most of a loopback round trip is the cost of waking a sleeping thread on
-/// another CPU. A node that just read or wrote is likely to read again within microseconds (the
-/// reply to the call it sent, the next call of a burst), so its loop keeps checking for I/O for
-/// ``ClusterSettings/busyPollWindow`` before it blocks — the trade Erlang's schedulers make by
-/// spinning before they sleep. Zero turns it off.
+/// another CPU (`kumo-bench baseline`: about 55 µs across CPUs, 12 µs on one). A node that just
+/// read is likely to read again soon — the reply to the call it sent, the next call of a burst —
+/// so after a read its loop stays busy for ``ClusterSettings/busyPollWindow`` before it goes back
+/// to its selector: the trade Erlang's schedulers make by spinning before they sleep.
+///
+/// A spell keeps a task queued on the loop. A loop tick also runs the tasks queued while it runs,
+/// so during a spell the loop does not read: when the spell ends, its selector finds what arrived
+/// meanwhile without sleeping. A spell pays when the next read comes within it (a round trip
+/// without wake-ups is 25–30 µs here, hence the default of 30 µs), and costs at most one spell of
+/// CPU per read otherwise. When reads come far apart — longer than four spells, several times in
+/// a row — the poller rests: the loop sleeps at once after reads for a pause that doubles with
+/// every such round (1 ms up to 256 ms) and resets as soon as reads come close together again.
+/// A node that only hears gossip now and then rests nearly all the time, so an idle node burns
+/// next to no CPU. Zero turns the poller off.
+///
+/// (A spell that adapted its length to the gaps it saw was tried: it settled above the round
+/// trip, at 40–45 µs against 32 µs for `rtt`, and grew long enough on a stream to cost `bulk` a
+/// third of its rate; docs/benchmarks.md.)
 ///
 /// `@unchecked Sendable`: the mutable state is touched only on `eventLoop` (every method runs
 /// there, which `activity()` asserts in debug builds).
 final class BusyPoller: @unchecked Sendable {
     private let eventLoop: any EventLoop
-    private let window: UInt64
-    private var lastActivity: UInt64 = 0
-    private var polling = false
+    /// The spell (nanoseconds).
+    private let spell: UInt64
+    private var spellStart: UInt64 = 0
+    private var spinning = false
+    /// When the last spell ended, until the next read tells whether it came soon after.
+    private var endedAt: UInt64?
+    private var farReads = 0
+    private var restUntil: UInt64 = 0
+    private var rest: UInt64 = BusyPoller.shortestRest
+
+    /// Reads further apart than this many spells make the poller rest, once there were
+    /// ``farReadsBeforeRest`` of them in a row.
+    static let farGapInSpells: UInt64 = 4
+    static let farReadsBeforeRest = 4
+    static let shortestRest: UInt64 = 1_000_000
+    static let longestRest: UInt64 = 256_000_000
 
     init(eventLoop: any EventLoop, window: Duration) {
         self.eventLoop = eventLoop
-        self.window = UInt64(max(0, TimeAmount(window).nanoseconds))
+        self.spell = UInt64(max(0, TimeAmount(window).nanoseconds))
     }
 
-    /// Notes that the loop just did I/O. Runs on the loop.
+    /// The loop just read. Runs on the loop.
     func activity() {
-        guard window > 0 else { return }
+        guard spell > 0 else { return }
         eventLoop.assertInEventLoop()
-        lastActivity = Self.now()
-        if !polling {
-            polling = true
-            eventLoop.execute { self.poll() }
+        let now = Self.now()
+        if let endedAt {
+            self.endedAt = nil
+            learn(gap: now &- endedAt, now: now)
         }
+        guard !spinning, now >= restUntil else { return }
+        spinning = true
+        spellStart = now
+        eventLoop.execute { self.spin() }
     }
 
-    /// While the window lasts, keeps a task queued: the loop then checks its sockets without
-    /// blocking before it runs the task, again and again.
-    private func poll() {
-        if Self.now() &- lastActivity < window {
-            eventLoop.execute { self.poll() }
-        } else {
-            polling = false
+    /// Rests after several reads in a row that came long after the spell before them ended.
+    private func learn(gap: UInt64, now: UInt64) {
+        guard gap > spell * Self.farGapInSpells else {
+            farReads = 0
+            rest = Self.shortestRest
+            return
         }
+        farReads += 1
+        guard farReads >= Self.farReadsBeforeRest else { return }
+        farReads = 0
+        restUntil = now &+ rest
+        rest = min(rest * 2, Self.longestRest)
+    }
+
+    /// Keeps a task queued while the spell lasts.
+    private func spin() {
+        let now = Self.now()
+        if now &- spellStart < spell {
+            eventLoop.execute { self.spin() }
+            return
+        }
+        spinning = false
+        endedAt = now
     }
 
     private static func now() -> UInt64 {
