@@ -92,6 +92,9 @@ final class Connection: Sendable, CustomStringConvertible {
                 if let armAt { armSweep(at: armAt) }
                 do {
                     try outbox.enqueue(frame, key: orderingKey, callOrReply: true)
+                    // A cancellation between the entry above and this enqueue sent its cancel
+                    // ahead of the call, where the callee ignores it: send one after it too.
+                    if Task.isCancelled, calls.withLock({ $0.entries[id] == nil }) { sendCancel(id) }
                 } catch {
                     if let pending = calls.withLock({ $0.entries.removeValue(forKey: id) }) {
                         pending.continuation.resume(throwing: error)
@@ -101,12 +104,17 @@ final class Connection: Sendable, CustomStringConvertible {
         } onCancel: {
             if let pending = calls.withLock({ $0.entries.removeValue(forKey: id) }) {
                 pending.continuation.resume(throwing: ClusterError(.cancelled, "the calling task was cancelled", node: peer.node))
-                // The call went out: tell the callee, whose task is then cancelled too.
-                var cancel = ByteBuffer()
-                CancelMessage(callID: id).write(to: &cancel)
-                try? outbox.enqueue(cancel)
+                // Tell the callee, whose task is then cancelled too.
+                sendCancel(id)
             }
         }
+    }
+
+    /// Tells the peer that the caller of call `id` gave up on it (a `cancel` frame).
+    private func sendCancel(_ id: UInt64) {
+        var cancel = ByteBuffer()
+        CancelMessage(callID: id).write(to: &cancel)
+        try? outbox.enqueue(cancel)
     }
 
     /// Completes the call that `reply` answers. Runs on the event loop.
