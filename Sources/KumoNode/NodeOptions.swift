@@ -53,7 +53,7 @@ public struct NodeOptions: ParsableArguments {
     public var socketBufferKiB: Int?
 
     /// `--busy-poll-microseconds`: ``ClusterSettings/busyPollWindow``.
-    @Option(help: "Microseconds the event loop stays awake after a read before it sleeps (default 30; 0: off).")
+    @Option(help: "Microseconds the event loop stays awake after a read before it sleeps (default 60; 0: off).")
     public var busyPollMicroseconds: Int?
 
     /// `--message-batching-microseconds`: ``ClusterSettings/messageBatchingDelay``.

@@ -76,9 +76,10 @@ public struct ClusterSettings: Sendable {
     /// thread wake-up, which on a virtual machine is most of a loopback round trip. Reads that
     /// come far apart (an idle node) make the loop rest from this, so the price is CPU only while
     /// traffic flows: at most one window per read. It pays when the round trip without wake-ups
-    /// fits in the window; raise it where round trips are longer. Zero makes the loop sleep at once
-    /// after every read. Default 30 µs (`kumo-bench rtt`: 0.6× the raw TCP ping-pong, against
-    /// 1.2× without; docs/benchmarks.md).
+    /// fits in the window (a round trip then lasts the window at least); raise it where round trips
+    /// are longer. Zero makes the loop sleep at once after every read. Default 60 µs (`kumo-bench
+    /// rtt`: 0.85–1.15× the raw TCP ping-pong in slow and fast spells, against 1.25–1.35×
+    /// without; docs/benchmarks.md).
     public var busyPollWindow: Duration
     /// While a stream of one-way messages (``SendPort`` sends) flows, the node writes them out on
     /// a tick of this period instead of being woken for each one, much like Erlang's
@@ -145,7 +146,7 @@ public struct ClusterSettings: Sendable {
         self.chunkSize = 256 << 10
         self.outboxHighWater = 32 << 20
         self.socketBufferSize = 256 << 10
-        self.busyPollWindow = .microseconds(30)
+        self.busyPollWindow = .microseconds(60)
         self.messageBatchingDelay = .microseconds(400)
         self.callFlushThreshold = 16
         self.maxInFlightCallsPerConnection = 4096

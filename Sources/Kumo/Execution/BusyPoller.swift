@@ -11,17 +11,18 @@ import NIOCore
 ///
 /// A spell keeps a task queued on the loop. A loop tick also runs the tasks queued while it runs,
 /// so during a spell the loop does not read: when the spell ends, its selector finds what arrived
-/// meanwhile without sleeping. A spell pays when the next read comes within it (a round trip
-/// without wake-ups is 25–30 µs here, hence the default of 30 µs), and costs at most one spell of
-/// CPU per read otherwise. When reads come far apart — longer than four spells, several times in
+/// meanwhile without sleeping. A spell pays when the next read comes within it — a round trip
+/// without wake-ups is 25–30 µs here in a fast spell of the machine and 55–60 µs in a slow one,
+/// hence the default of 60 µs, which catches both (a round trip then takes the spell's length at
+/// least) — and costs at most one spell of CPU per read otherwise. When reads come far apart — longer than four spells, several times in
 /// a row — the poller rests: the loop sleeps at once after reads for a pause that doubles with
 /// every such round (1 ms up to 256 ms) and resets as soon as reads come close together again.
 /// A node that only hears gossip now and then rests nearly all the time, so an idle node burns
 /// next to no CPU. Zero turns the poller off.
 ///
-/// (A spell that adapted its length to the gaps it saw was tried: it settled above the round
-/// trip, at 40–45 µs against 32 µs for `rtt`, and grew long enough on a stream to cost `bulk` a
-/// third of its rate; docs/benchmarks.md.)
+/// (Spells that adapt their length to the gaps they see were tried: unbounded, they settled at
+/// 40–45 µs where 30 µs gave 32 µs, and grew long on a stream; between 30 and 80 µs they gave
+/// 70–76 µs in a slow spell, where 60 µs gives 62 µs; docs/benchmarks.md.)
 ///
 /// `@unchecked Sendable`: the mutable state is touched only on `eventLoop` (every method runs
 /// there, which `activity()` asserts in debug builds).

@@ -6,7 +6,7 @@ import Kumo
 struct TransportOptions: ParsableArguments {
     private static let defaults = ClusterSettings(secret: "-")
 
-    @Option(help: "ClusterSettings.busyPollWindow of both nodes, in microseconds (0: off; default 30, as ClusterSettings).")
+    @Option(help: "ClusterSettings.busyPollWindow of both nodes, in microseconds (0: off; default as ClusterSettings).")
     var busyPollMicroseconds = Int(defaults.busyPollWindow / .microseconds(1))
 
     @Option(help: "ClusterSettings.callFlushThreshold of both nodes (calls and replies written at once).")
