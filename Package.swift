@@ -1,4 +1,5 @@
 // swift-tools-version:6.0
+import CompilerPluginSupport
 import PackageDescription
 
 /// Compiler settings shared by every target: Swift 6 language mode (the default for tools 6.0)
@@ -16,6 +17,7 @@ let package = Package(
         .library(name: "KumoCore", targets: ["KumoCore"]),
         .library(name: "KumoNode", targets: ["KumoNode"]),
         .library(name: "KumoTestKit", targets: ["KumoTestKit"]),
+        .library(name: "KumoJobs", targets: ["KumoJobs"]),
         .executable(name: "kumo", targets: ["KumoCLI"]),
         .executable(name: "kumo-bench", targets: ["KumoBench"]),
     ],
@@ -27,6 +29,8 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-collections.git", from: "1.6.0"),
         .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.13.0"),
         .package(url: "https://github.com/apple/swift-metrics.git", from: "2.13.0"),
+        .package(url: "https://github.com/swiftlang/swift-syntax.git", from: "603.0.1"),
+        .package(url: "https://github.com/pointfreeco/swift-macro-testing.git", from: "0.7.0"),
     ],
     targets: [
         // Meta-computation with no I/O: identities, the binary Codable coder, the frame format.
@@ -70,6 +74,31 @@ let package = Package(
             ],
             swiftSettings: swiftSettings
         ),
+        // The compiler plugin behind `@Job`: it writes a job's variants from its signature.
+        .macro(
+            name: "KumoJobsMacros",
+            dependencies: [
+                .product(name: "SwiftSyntax", package: "swift-syntax"),
+                .product(name: "SwiftSyntaxMacros", package: "swift-syntax"),
+                .product(name: "SwiftSyntaxBuilder", package: "swift-syntax"),
+                .product(name: "SwiftCompilerPlugin", package: "swift-syntax"),
+                .product(name: "SwiftDiagnostics", package: "swift-syntax"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        // Jobs: `@Job` functions run on this node, on another, in the background or fanned out
+        // over the cluster. An add-on: it stands on the core's plugin API only.
+        .target(
+            name: "KumoJobs",
+            dependencies: [
+                "Kumo",
+                "KumoJobsMacros",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "DequeModule", package: "swift-collections"),
+            ],
+            swiftSettings: swiftSettings
+        ),
         // Small distributed actors the demo, the `kumo node` command and the tests share; not a
         // product.
         .target(
@@ -103,6 +132,25 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
         .testTarget(
+            name: "KumoJobsMacrosTests",
+            dependencies: [
+                "KumoJobsMacros",
+                .product(name: "MacroTesting", package: "swift-macro-testing"),
+                .product(name: "SwiftSyntaxMacrosTestSupport", package: "swift-syntax"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "KumoJobsTests",
+            dependencies: [
+                "Kumo", "KumoJobs", "KumoTestKit", "KumoTestJobs",
+                // Built for the tests that run it as an OS process (found beside the test bundle).
+                "KumoTestNode",
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
             name: "KumoCoreTests",
             dependencies: ["KumoCore", .product(name: "NIOCore", package: "swift-nio")],
             swiftSettings: swiftSettings
@@ -123,10 +171,17 @@ let package = Package(
             path: "Tests/KumoTestNodeActors",
             swiftSettings: swiftSettings
         ),
+        // Jobs the tests run in one process and in `KumoTestNode`.
+        .target(
+            name: "KumoTestJobs",
+            dependencies: ["Kumo", "KumoJobs"],
+            path: "Tests/KumoTestJobs",
+            swiftSettings: swiftSettings
+        ),
         .executableTarget(
             name: "KumoTestNode",
             dependencies: [
-                "Kumo", "KumoNode", "KumoTestNodeActors",
+                "Kumo", "KumoNode", "KumoTestNodeActors", "KumoJobs", "KumoTestJobs",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             path: "Tests/KumoTestNode",

@@ -169,8 +169,9 @@ extension ClusterSystem {
         connection.callRunning(call.callID, task)
     }
 
-    /// A decoder that can decode actor references and ports for this system.
-    func makeDecoder() -> BinaryDecoder {
+    /// A decoder that can decode actor references and ports for this system: for add-ons that
+    /// carry encoded values of their own inside calls.
+    public func makeDecoder() -> BinaryDecoder {
         decoderBox.withLock { $0 }
     }
 
@@ -203,6 +204,11 @@ extension ClusterSystem {
         } catch {
             return ClusterError(.protocolError, "malformed error reply to \(target): \(error)", node: node)
         }
+        return remoteError(from: envelope)
+    }
+
+    /// The error an error envelope stands for (see ``remoteError(from:target:node:)``).
+    func remoteError(from envelope: RemoteErrorEnvelope) -> any Error {
         let code = ClusterError.Code(rawValue: envelope.code)
         if code == .remoteError, let name = envelope.payloadType, MangledName.isPlain(name), let payload = envelope.payload,
            let type = _typeByName(name) as? any (Error & Decodable).Type,

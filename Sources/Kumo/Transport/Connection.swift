@@ -140,12 +140,12 @@ final class Connection: Sendable, CustomStringConvertible {
     /// Fails every call whose deadline passed, then re-arms the timer for the earliest left.
     private func sweep() {
         let now = NIODeadline.now()
-        let (expired, next): ([Pending], NIODeadline?) = calls.withLock { calls in
-            var expired: [Pending] = []
+        let (expired, next): ([(UInt64, Pending)], NIODeadline?) = calls.withLock { calls in
+            var expired: [(UInt64, Pending)] = []
             var earliest: NIODeadline?
             for (id, pending) in calls.entries {
                 if pending.deadline <= now {
-                    expired.append(pending)
+                    expired.append((id, pending))
                     calls.entries.removeValue(forKey: id)
                 } else if earliest.map({ pending.deadline < $0 }) ?? true {
                     earliest = pending.deadline
@@ -154,9 +154,11 @@ final class Connection: Sendable, CustomStringConvertible {
             calls.sweepAt = earliest
             return (expired, earliest)
         }
-        for pending in expired {
+        for (id, pending) in expired {
             pending.continuation.resume(throwing: ClusterError(
                 .timeout, "no reply from \(peer.name) before the call's deadline", node: peer.node))
+            // Nobody awaits the reply any more: the callee stops working on it.
+            sendCancel(id)
         }
         if let next { armSweep(at: next) }
     }

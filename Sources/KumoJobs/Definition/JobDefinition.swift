@@ -1,0 +1,68 @@
+import Kumo
+import NIOCore
+
+/// A job: its stable name, its options, and how a node runs it from encoded arguments. The
+/// `@Job` macro declares one beside each function it marks (`squareJob` for `square`); a node
+/// that should run the job lists it when installing ``Jobs``.
+public struct JobDefinition<Value: Sendable>: Sendable {
+    /// The name the job is known by on the wire: `Module.function(labels:)`, or the one given
+    /// in the attribute.
+    public let name: String
+    /// The job's own options.
+    public let options: JobOptions
+    let entry: JobEntry
+    let decode: @Sendable (ByteBuffer, BinaryDecoder) throws -> Value
+
+    /// A job with a `Codable` result.
+    ///
+    /// - Parameters:
+    ///   - name: The name given in the attribute, used as it is; `nil` names the job
+    ///     `Module.function`, the module taken from `fileID`.
+    ///   - function: The function's name, with its type when it is static (`Math.square(_:)`).
+    ///   - fileID: `#fileID` where the job is declared.
+    ///   - isAsync: Whether the function is `async` (a synchronous job in a batch runs its items
+    ///     one after another in one task).
+    ///   - run: Decodes the arguments and calls the function.
+    public init(
+        name: String?, function: String, fileID: String, options: JobOptions = JobOptions(), isAsync: Bool,
+        run: @escaping @Sendable (inout JobArgumentReader) async throws -> Value
+    ) where Value: Codable {
+        let name = name ?? Self.qualifiedName(function, fileID: fileID)
+        self.name = name
+        self.options = options
+        self.entry = JobEntry(name: name, options: options, isAsync: isAsync) { reader in
+            let value = try await run(&reader)
+            return try BinaryEncoder().encode(value)
+        }
+        self.decode = { bytes, decoder in try decoder.decode(Value.self, from: bytes) }
+    }
+
+    /// A job that returns nothing.
+    public init(
+        name: String?, function: String, fileID: String, options: JobOptions = JobOptions(), isAsync: Bool,
+        run: @escaping @Sendable (inout JobArgumentReader) async throws -> Void
+    ) where Value == Void {
+        let name = name ?? Self.qualifiedName(function, fileID: fileID)
+        self.name = name
+        self.options = options
+        self.entry = JobEntry(name: name, options: options, isAsync: isAsync) { reader in
+            try await run(&reader)
+            return ByteBuffer()
+        }
+        self.decode = { _, _ in () }
+    }
+
+    /// `Module.function`, the module being the first component of `fileID`.
+    static func qualifiedName(_ function: String, fileID: String) -> String {
+        let module = fileID.split(separator: "/", maxSplits: 1).first.map(String.init) ?? ""
+        return module.isEmpty ? function : "\(module).\(function)"
+    }
+}
+
+/// A job as a node keeps it: no result type, bytes in and bytes out.
+struct JobEntry: Sendable {
+    let name: String
+    let options: JobOptions
+    let isAsync: Bool
+    let run: @Sendable (inout JobArgumentReader) async throws -> ByteBuffer
+}

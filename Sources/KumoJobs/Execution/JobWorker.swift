@@ -1,0 +1,40 @@
+import Distributed
+import Kumo
+
+/// The part of ``Jobs`` that other nodes call: it runs jobs sent to this node. Hosted under the
+/// well-known name `kumo.jobs` on every node that installs ``Jobs``.
+distributed actor JobWorker {
+    typealias ActorSystem = ClusterSystem
+
+    static let actorName = "kumo.jobs"
+
+    private let runtime: JobsRuntime
+
+    /// Calls arrive on the node's network thread; the jobs themselves run on the shared pool
+    /// (``JobsRuntime/execute(_:arguments:cost:)``), so a long job never holds up the network.
+    nonisolated var unownedExecutor: UnownedSerialExecutor {
+        actorSystem.executor.asUnownedSerialExecutor()
+    }
+
+    init(runtime: JobsRuntime, actorSystem: ClusterSystem) {
+        self.runtime = runtime
+        self.actorSystem = actorSystem
+    }
+
+    /// Runs one call.
+    distributed func run(_ request: JobRequest) async -> JobReply {
+        let outcome = await runtime.executeOffLoop(request.job, arguments: request.arguments, cost: request.cost)
+        return JobReply(outcome: outcome, load: runtime.load)
+    }
+
+    /// Runs the calls of a batch, concurrently when the job is `async`.
+    distributed func runBatch(_ request: JobBatchRequest) async -> JobBatchReply {
+        let outcomes = await runtime.executeBatchOffLoop(request.job, items: request.items, cost: request.cost)
+        return JobBatchReply(outcomes: outcomes, load: runtime.load)
+    }
+
+    /// This node's load now.
+    distributed func load() -> NodeLoad {
+        runtime.load
+    }
+}

@@ -1,0 +1,170 @@
+import SwiftDiagnostics
+import SwiftSyntax
+import SwiftSyntaxBuilder
+import SwiftSyntaxMacros
+
+/// `@Job`: writes a job's definition and its variants beside the function (see `Job` in
+/// KumoJobs for what each does).
+public struct JobMacro: PeerMacro {
+    public static func expansion(
+        of node: AttributeSyntax, providingPeersOf declaration: some DeclSyntaxProtocol,
+        in context: some MacroExpansionContext
+    ) throws -> [DeclSyntax] {
+        guard let signature = JobSignature.read(declaration, in: context) else { return [] }
+        let arguments = node.arguments?.as(LabeledExprListSyntax.self) ?? []
+        let nameExpression = arguments.first { $0.label == nil }?.expression.trimmedDescription ?? "nil"
+        let optionsExpression = arguments.first { $0.label?.text == "options" }?.expression.trimmedDescription
+            ?? "KumoJobs.JobOptions()"
+        return JobExpansion(signature: signature, nameExpression: nameExpression, optionsExpression: optionsExpression)
+            .declarations
+    }
+}
+
+/// The text of the declarations `@Job` writes for one function.
+struct JobExpansion {
+    let signature: JobSignature
+    let nameExpression: String
+    let optionsExpression: String
+
+    private var base: String { signature.name }
+    private var modifiers: String { signature.modifiers.map(\.trimmedDescription).map { $0 + " " }.joined() }
+    private var value: String { signature.result?.description ?? "Void" }
+    private var returns: String { signature.result.map { " -> \($0)" } ?? "" }
+    private var definition: String { "\(base)Job" }
+
+    /// The function itself, called with the parameters' names: `square(a)`, `Math.square(a)`.
+    private var directCall: String {
+        let callee = (signature.typePath + [base]).joined(separator: ".")
+        let arguments = signature.parameters.map { ($0.label.map { "\($0): " } ?? "") + $0.name }.joined(separator: ", ")
+        let effects = (signature.isThrowing ? "try " : "") + (signature.isAsync ? "await " : "")
+        return "\(effects)\(callee)(\(arguments))"
+    }
+
+    /// The parameter list of the single-call variants, with `extra` appended.
+    private func parameterList(_ extra: String? = nil) -> String {
+        var parts = signature.parameters.map { parameter in
+            let label = parameter.label ?? "_"
+            let defaultValue = parameter.defaultValue.map { " \($0.trimmedDescription)" } ?? ""
+            return label == parameter.name
+                ? "\(parameter.name): \(parameter.type)\(defaultValue)"
+                : "\(label) \(parameter.name): \(parameter.type)\(defaultValue)"
+        }
+        if let extra { parts.append(extra) }
+        return parts.joined(separator: ", ")
+    }
+
+    /// Statements appending every parameter to `_kumoArguments`, reading them from `source`
+    /// (`nil`: the parameters themselves; otherwise a tuple or a single value).
+    private func appends(from source: String?) -> String {
+        signature.parameters.map { parameter in
+            let value: String
+            if let source {
+                value = signature.parameters.count == 1 ? source : "\(source).\(parameter.name)"
+            } else {
+                value = parameter.name
+            }
+            return "try _kumoArguments.append(\(value))"
+        }.joined(separator: "\n")
+    }
+
+    /// The element type of a fan-out: the single parameter's type, or a tuple of them.
+    private var itemType: String {
+        if signature.parameters.count == 1 { return signature.parameters[0].type.description }
+        return "(" + signature.parameters.map { "\($0.name): \($0.type)" }.joined(separator: ", ") + ")"
+    }
+
+    private var callOptions: String { "options _kumoOptions: KumoJobs.JobCallOptions = KumoJobs.JobCallOptions()" }
+    private var fanoutOptions: String { "options _kumoOptions: KumoJobs.FanoutOptions = KumoJobs.FanoutOptions()" }
+
+    var declarations: [DeclSyntax] {
+        let reads = signature.parameters.map { "let \($0.name): \($0.type) = try _kumoReader.next()" }.joined(separator: "\n")
+        let definitionDecl: DeclSyntax = """
+            /// The job `\(raw: signature.qualifiedName)` as nodes know it: list it in `Jobs(…)` on the nodes that run it.
+            \(raw: modifiers)let \(raw: definition) = KumoJobs.JobDefinition<\(raw: value)>(
+                name: \(raw: nameExpression), function: \(literal: signature.qualifiedName), fileID: #fileID,
+                options: \(raw: optionsExpression), isAsync: \(raw: signature.isAsync ? "true" : "false")
+            ) { _kumoReader in
+                \(raw: reads)
+                try _kumoReader.finish()
+                return \(raw: directCall)
+            }
+            """
+        let local: DeclSyntax = """
+            /// Runs `\(raw: base)` in a new task on this node and awaits it.
+            \(raw: modifiers)func \(raw: base)Local(\(raw: parameterList())) async throws\(raw: returns) {
+                try await \(raw: definition).local { \(raw: directCall) }
+            }
+            """
+        let remote: DeclSyntax = """
+            /// Runs `\(raw: base)` on the node the placement chooses and awaits it.
+            \(raw: modifiers)func \(raw: base)Remote(\(raw: parameterList(callOptions))) async throws\(raw: returns) {
+                try await \(raw: definition).remote(options: _kumoOptions) { _kumoArguments in
+                    \(raw: appends(from: nil))
+                }
+            }
+            """
+        let localAsync: DeclSyntax = """
+            /// Starts `\(raw: base)` in a new task on this node.
+            \(raw: modifiers)func \(raw: base)LocalAsync(\(raw: parameterList())) -> KumoJobs.JobHandle<\(raw: value)> {
+                \(raw: definition).localAsync { \(raw: directCall) }
+            }
+            """
+        let remoteAsync: DeclSyntax = """
+            /// Starts `\(raw: base)` on the node the placement chooses.
+            \(raw: modifiers)func \(raw: base)RemoteAsync(\(raw: parameterList(callOptions))) -> KumoJobs.JobHandle<\(raw: value)> {
+                \(raw: definition).remoteAsync(options: _kumoOptions) { _kumoArguments in
+                    \(raw: appends(from: nil))
+                }
+            }
+            """
+        guard !signature.parameters.isEmpty else {
+            // A job without parameters fans out a number of times.
+            let fanouts: [DeclSyntax] = [
+                """
+                /// Runs `\(raw: base)` `count` times over the nodes; the results in order.
+                \(raw: modifiers)func \(raw: base)RemoteFanout(count: Int, \(raw: fanoutOptions)) async throws -> [\(raw: value)] {
+                    try await \(raw: definition).fanout(Array(repeating: (), count: count), options: _kumoOptions) { _, _ in }
+                }
+                """,
+                """
+                /// Runs `\(raw: base)` `count` times over the nodes; every call's `Result`, in order.
+                \(raw: modifiers)func \(raw: base)RemoteFanoutResults(count: Int, \(raw: fanoutOptions)) async -> [Swift.Result<\(raw: value), any Error>] {
+                    await \(raw: definition).fanoutResults(Array(repeating: (), count: count), options: _kumoOptions) { _, _ in }
+                }
+                """,
+                """
+                /// Runs `\(raw: base)` `count` times over the nodes; each result as it comes, with its index.
+                \(raw: modifiers)func \(raw: base)RemoteFanoutStream(count: Int, \(raw: fanoutOptions)) -> AsyncStream<KumoJobs.FanoutItem<\(raw: value)>> {
+                    \(raw: definition).fanoutStream(Array(repeating: (), count: count), options: _kumoOptions) { _, _ in }
+                }
+                """,
+            ]
+            return [definitionDecl, local, remote, localAsync, remoteAsync] + fanouts
+        }
+        let fanout: DeclSyntax = """
+            /// Runs `\(raw: base)` for each element of `arguments` over the nodes; the results in order.
+            \(raw: modifiers)func \(raw: base)RemoteFanout(_ arguments: [\(raw: itemType)], \(raw: fanoutOptions)) async throws -> [\(raw: value)] {
+                try await \(raw: definition).fanout(arguments, options: _kumoOptions) { _kumoItem, _kumoArguments in
+                    \(raw: appends(from: "_kumoItem"))
+                }
+            }
+            """
+        let fanoutResults: DeclSyntax = """
+            /// Runs `\(raw: base)` for each element of `arguments` over the nodes; every call's `Result`, in order.
+            \(raw: modifiers)func \(raw: base)RemoteFanoutResults(_ arguments: [\(raw: itemType)], \(raw: fanoutOptions)) async -> [Swift.Result<\(raw: value), any Error>] {
+                await \(raw: definition).fanoutResults(arguments, options: _kumoOptions) { _kumoItem, _kumoArguments in
+                    \(raw: appends(from: "_kumoItem"))
+                }
+            }
+            """
+        let fanoutStream: DeclSyntax = """
+            /// Runs `\(raw: base)` for each element of `arguments` over the nodes; each result as it comes, with its index.
+            \(raw: modifiers)func \(raw: base)RemoteFanoutStream(_ arguments: [\(raw: itemType)], \(raw: fanoutOptions)) -> AsyncStream<KumoJobs.FanoutItem<\(raw: value)>> {
+                \(raw: definition).fanoutStream(arguments, options: _kumoOptions) { _kumoItem, _kumoArguments in
+                    \(raw: appends(from: "_kumoItem"))
+                }
+            }
+            """
+        return [definitionDecl, local, remote, localAsync, remoteAsync, fanout, fanoutResults, fanoutStream]
+    }
+}
