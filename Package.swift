@@ -122,6 +122,7 @@ let package = Package(
             name: "KumoBench",
             dependencies: [
                 "Kumo",
+                "KumoJobs",
                 "KumoTestKit",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "NIOCore", package: "swift-nio"),

@@ -13,7 +13,8 @@ struct KumoBench: AsyncParsableCommand {
             """,
         subcommands: [
             RTTScenario.self, ThroughputScenario.self, ConcurrentScenario.self, BulkScenario.self,
-            BaselineScenario.self, MembershipScenario.self, PeerCommand.self,
+            BaselineScenario.self, MembershipScenario.self, JobRTTScenario.self, FanoutScenario.self,
+            FanoutSleepScenario.self, PeerCommand.self,
         ]
     )
 }

@@ -1,5 +1,6 @@
 import ArgumentParser
 import Kumo
+import KumoJobs
 import Logging
 
 #if canImport(Glibc)
@@ -11,8 +12,14 @@ struct PeerCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "peer", abstract: "The peer process of a scenario (started by the scenarios).", shouldDisplay: false)
 
-    @Option(help: "kumo or tcp.")
+    @Option(help: "kumo, jobs (a worker that joins --seed and runs the bench jobs) or tcp.")
     var mode: String = "kumo"
+
+    @Option(help: "For jobs: the node to join (host:port).")
+    var seed: String?
+
+    @Option(help: "For jobs: the cap on concurrent benchSleep jobs on this node.")
+    var perNode: Int?
 
     @Option(help: "CPU to pin to, or -1.")
     var cpu: Int = -1
@@ -33,6 +40,10 @@ struct PeerCommand: AsyncParsableCommand {
             logger.logLevel = .error
             settings.logger = logger
             transport.apply(to: &settings)
+            if mode == "jobs" {
+                settings.plugins.install(benchJobs(perNode: perNode, runsJobs: true))
+                if let seed, let address = NodeAddress(parsing: seed) { settings.seeds = [address] }
+            }
             let system = try await ClusterSystem(settings: settings)
             let target = try system.withActorName("bench") { BenchTarget(actorSystem: system) }
             print("kumo-bench peer ready: \(system.node.address.port) \(system.node.incarnation)")

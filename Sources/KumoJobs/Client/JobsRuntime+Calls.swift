@@ -79,13 +79,20 @@ extension JobsRuntime {
     }
 
     /// The node for `count` calls of `cost`, or `nil`; a node alone in its cluster runs its
-    /// calls itself.
+    /// calls itself. The calls count as sent to the node until ``attemptCall`` or
+    /// ``attemptBatch`` returns.
     func choose(
         _ strategy: PlacementStrategy, cost: ComputationCost, count: Int = 1, excluding excluded: Set<NodeID>
     ) -> NodeID? {
         refreshOwnLoad()
         let now = ContinuousClock.now
-        let node = placement.withLock { $0.choose(strategy, cost: cost, count: count, excluding: excluded, at: now) }
+        // The calls count as sent in the same step, so the next choice, made before they leave,
+        // already sees them.
+        let node = placement.withLock { placement in
+            let node = placement.choose(strategy, cost: cost, count: count, excluding: excluded, at: now)
+            if let node { placement.sent(count, cost: cost, to: node) }
+            return node
+        }
         if node == nil, excluded.isEmpty, members.withLock({ $0.isEmpty }) { return system.node }
         return node
     }
@@ -132,9 +139,8 @@ extension JobsRuntime {
     func attemptCall(
         _ job: String, id: String, arguments: [UInt8], cost: ComputationCost, timeout: Duration?, on node: NodeID
     ) async -> AttemptResult {
-        placement.withLock { $0.sent(1, cost: cost, to: node) }
-        defer { placement.withLock { $0.returned(1, cost: cost, from: node) } }
         if node == system.node {
+            defer { placement.withLock { $0.returned(1, cost: cost, from: node) } }
             return await attemptHere(job, id: id, timeout: timeout) {
                 await self.execute(job, arguments: arguments, cost: cost)
             }
@@ -146,9 +152,10 @@ extension JobsRuntime {
                     try await worker.run(JobRequest(job: job, arguments: arguments, cost: cost))
                 }
             }
-            record(reply.load, from: node)
+            record(reply.load, from: node, returning: 1, cost: cost)
             return classify(reply.outcome, job: job, node: node)
         } catch {
+            placement.withLock { $0.returned(1, cost: cost, from: node) }
             return classify(callError: error, job: job, node: node, timeout: timeout)
         }
     }

@@ -23,7 +23,14 @@ extension JobsRuntime {
         let items: [Pending]
         let node: NodeID
         let results: [AttemptResult]
+        /// How long the node worked on the message (`nil`: not known).
+        let worked: Duration?
     }
+
+    /// A message should take about this long to come back: long enough that the work in it
+    /// dwarfs the message, short enough that the last messages do not keep one node busy while
+    /// the others idle.
+    static let batchTarget = Duration.milliseconds(10)
 
     /// Spreads the calls `items` over the nodes, at most ``FanoutOptions/maxInFlight`` at once and
     /// several to a message, and hands each call's final result to `deliver` as it comes
@@ -43,9 +50,13 @@ extension JobsRuntime {
         let workers = max(1, placement.withLock { $0.candidates.count })
         // A call with a timeout goes alone, so the timeout is the call's own. Otherwise enough
         // messages per node to keep every node busy while replies travel.
-        let batchSize = options.timeout != nil
+        let largest = options.timeout != nil
             ? 1
             : min(fanoutOptions.batchSize ?? max(1, min(256, items.count / (workers * 4))), fanoutOptions.maxInFlight)
+        // Without a size given, messages shrink to what returns within `batchTarget`, by the
+        // time per call the answers so far show.
+        var batchSize = largest
+        var perCall: Double?
         var queue = Deque((0..<items.count).map { Pending(index: $0) })
         var inFlight = 0
 
@@ -79,9 +90,9 @@ extension JobsRuntime {
                     let arguments = batch.map { items[$0.index] }
                     group.addTask {
                         if pause > .zero { try? await Task.sleep(for: pause) }
-                        let results = await self.attemptBatch(
+                        let (results, worked) = await self.attemptBatch(
                             job, id: id, items: arguments, cost: options.cost, timeout: options.timeout, on: node)
-                        return Sent(items: batch, node: node, results: results)
+                        return Sent(items: batch, node: node, results: results, worked: worked)
                     }
                 }
             }
@@ -89,6 +100,14 @@ extension JobsRuntime {
             launch()
             while !stopped, let sent = await group.next() {
                 inFlight -= sent.items.count
+                if fanoutOptions.batchSize == nil, largest > 1, sent.items.count > 1, let worked = sent.worked {
+                    let seconds = Double(worked.nanoseconds) / 1e9
+                    let observed = seconds / Double(sent.items.count)
+                    let smoothed = perCall.map { 0.7 * $0 + 0.3 * observed } ?? observed
+                    perCall = smoothed
+                    let target = Double(Self.batchTarget.nanoseconds) / 1e9
+                    batchSize = max(1, min(largest, Int(target / max(smoothed, 1e-9))))
+                }
                 var completed = 0
                 var failed = 0
                 for (pending, result) in zip(sent.items, sent.results) where !stopped {
@@ -112,15 +131,15 @@ extension JobsRuntime {
     /// One attempt of several calls on `node`, in one message.
     func attemptBatch(
         _ job: String, id: String, items: [[UInt8]], cost: ComputationCost, timeout: Duration?, on node: NodeID
-    ) async -> [AttemptResult] {
+    ) async -> (results: [AttemptResult], worked: Duration?) {
         if items.count == 1 {
-            return [await attemptCall(job, id: id, arguments: items[0], cost: cost, timeout: timeout, on: node)]
+            return ([await attemptCall(job, id: id, arguments: items[0], cost: cost, timeout: timeout, on: node)], nil)
         }
-        placement.withLock { $0.sent(items.count, cost: cost, to: node) }
-        defer { placement.withLock { $0.returned(items.count, cost: cost, from: node) } }
         if node == system.node {
+            defer { placement.withLock { $0.returned(items.count, cost: cost, from: node) } }
+            let start = ContinuousClock.now
             let outcomes = await executeBatch(job, items: items, cost: cost)
-            return outcomes.map { classify($0, job: job, node: node) }
+            return (outcomes.map { classify($0, job: job, node: node) }, .now - start)
         }
         do {
             let worker = try JobWorker.resolve(id: .named(JobWorker.actorName, on: node), using: system)
@@ -129,14 +148,15 @@ extension JobsRuntime {
                     try await worker.runBatch(JobBatchRequest(job: job, items: items, cost: cost))
                 }
             }
-            record(reply.load, from: node)
+            record(reply.load, from: node, returning: items.count, cost: cost)
             guard reply.outcomes.count == items.count else {
                 let error = JobError(.failed, job: job, node: node, "node \(node) answered \(reply.outcomes.count) of \(items.count) calls")
-                return Array(repeating: .final(error), count: items.count)
+                return (Array(repeating: .final(error), count: items.count), nil)
             }
-            return reply.outcomes.map { classify($0, job: job, node: node) }
+            return (reply.outcomes.map { classify($0, job: job, node: node) }, .nanoseconds(Int64(clamping: reply.nanoseconds)))
         } catch {
-            return Array(repeating: classify(callError: error, job: job, node: node, timeout: timeout), count: items.count)
+            placement.withLock { $0.returned(items.count, cost: cost, from: node) }
+            return (Array(repeating: classify(callError: error, job: job, node: node, timeout: timeout), count: items.count), nil)
         }
     }
 }

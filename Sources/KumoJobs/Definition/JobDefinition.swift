@@ -52,6 +52,23 @@ public struct JobDefinition<Value: Sendable>: Sendable {
         self.decode = { _, _ in () }
     }
 
+    /// The same job with its options changed by `change`: for settings a node learns at run
+    /// time (a cap from its configuration, say). Every node that runs the job should agree.
+    public func withOptions(_ change: (inout JobOptions) -> Void) -> JobDefinition {
+        var options = self.options
+        change(&options)
+        return JobDefinition(
+            name: name, options: options,
+            entry: JobEntry(name: entry.name, options: options, isAsync: entry.isAsync, run: entry.run), decode: decode)
+    }
+
+    private init(name: String, options: JobOptions, entry: JobEntry, decode: @escaping @Sendable (ByteBuffer, BinaryDecoder) throws -> Value) {
+        self.name = name
+        self.options = options
+        self.entry = entry
+        self.decode = decode
+    }
+
     /// `Module.function`, the module being the first component of `fileID`.
     static func qualifiedName(_ function: String, fileID: String) -> String {
         let module = fileID.split(separator: "/", maxSplits: 1).first.map(String.init) ?? ""

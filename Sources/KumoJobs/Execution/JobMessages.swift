@@ -32,6 +32,8 @@ struct JobReply: Sendable, Codable {
 struct JobBatchReply: Sendable, Codable {
     var outcomes: [JobOutcome]
     var load: NodeLoad
+    /// How long the worker took over the batch, queueing under a cap included, in nanoseconds.
+    var nanoseconds: UInt64
 }
 
 /// Call metadata keys of jobs.

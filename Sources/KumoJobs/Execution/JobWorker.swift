@@ -29,12 +29,22 @@ distributed actor JobWorker {
 
     /// Runs the calls of a batch, concurrently when the job is `async`.
     distributed func runBatch(_ request: JobBatchRequest) async -> JobBatchReply {
+        let start = ContinuousClock.now
         let outcomes = await runtime.executeBatchOffLoop(request.job, items: request.items, cost: request.cost)
-        return JobBatchReply(outcomes: outcomes, load: runtime.load)
+        return JobBatchReply(outcomes: outcomes, load: runtime.load, nanoseconds: (ContinuousClock.now - start).nanoseconds)
     }
 
     /// This node's load now.
     distributed func load() -> NodeLoad {
         runtime.load
+    }
+}
+
+extension Duration {
+    /// The duration in whole nanoseconds (0 when negative).
+    var nanoseconds: UInt64 {
+        let (seconds, attoseconds) = components
+        guard seconds >= 0 else { return 0 }
+        return UInt64(seconds) * 1_000_000_000 + UInt64(attoseconds / 1_000_000_000)
     }
 }

@@ -58,10 +58,14 @@ extension JobsRuntime {
         }
     }
 
-    /// Records a report, unless `node` left meanwhile.
-    func record(_ load: NodeLoad, from node: NodeID) {
-        guard members.withLock({ $0.contains(node) }) else { return }
-        placement.withLock { $0.report(load, from: node, at: .now) }
+    /// Records a report, unless `node` left meanwhile; `returning` calls of `cost` came back
+    /// with it, and are no longer this node's share of the worker's load.
+    func record(_ load: NodeLoad, from node: NodeID, returning count: Int = 0, cost: ComputationCost = .light) {
+        let known = members.withLock { $0.contains(node) }
+        placement.withLock { placement in
+            if count > 0 { placement.returned(count, cost: cost, from: node) }
+            if known { placement.report(load, from: node, at: .now) }
+        }
     }
 
     /// Brings this node's own entry up to date before a choice.
