@@ -2,6 +2,10 @@ import Kumo
 import KumoJobs
 import Synchronization
 
+#if canImport(Glibc)
+import Glibc
+#endif
+
 // Jobs the tests run in one process and in the test program `KumoTestNode`, which installs
 // them all (``allTestJobs``).
 
@@ -82,6 +86,7 @@ public enum JobProbe {
     } catch {
         JobProbe.cancelledAt.withLock { $0[token] = .now }
         print("cancelled \(token)")
+        fflush(nil)
         throw error
     }
     return Jobs.current?.settings.name ?? "?"
