@@ -20,6 +20,7 @@ let package = Package(
         .library(name: "KumoJobs", targets: ["KumoJobs"]),
         .executable(name: "kumo", targets: ["KumoCLI"]),
         .executable(name: "kumo-bench", targets: ["KumoBench"]),
+        .executable(name: "kumo-pythagorean", targets: ["kumo-pythagorean"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.2"),
@@ -103,19 +104,30 @@ let package = Package(
         // product.
         .target(
             name: "KumoExamples",
-            dependencies: ["Kumo"],
+            dependencies: ["Kumo", "KumoJobs"],
             swiftSettings: swiftSettings
         ),
         .executableTarget(
             name: "KumoCLI",
             dependencies: [
                 "Kumo",
+                "KumoJobs",
                 "KumoNode",
                 "KumoTestKit",
                 "KumoExamples",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ],
+            swiftSettings: swiftSettings
+        ),
+        // lucidity's square and pythagorean, as a program of its own: `swift run kumo-pythagorean`.
+        .executableTarget(
+            name: "kumo-pythagorean",
+            dependencies: [
+                "Kumo", "KumoJobs", "KumoNode", "KumoTestKit",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ],
+            path: "Examples/Pythagorean",
             swiftSettings: swiftSettings
         ),
         .executableTarget(

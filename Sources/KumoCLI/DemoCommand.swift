@@ -2,6 +2,7 @@ import Foundation
 import ArgumentParser
 import Kumo
 import KumoExamples
+import KumoJobs
 import KumoTestKit
 import Logging
 
@@ -42,6 +43,7 @@ struct DemoCommand: AsyncParsableCommand {
         var logger = Logger(label: "kumo")
         logger.logLevel = Logger.Level(rawValue: logLevel) ?? .error
         settings.logger = logger
+        settings.plugins.install(exampleJobs())
         let system = try await ClusterSystem(settings: settings)
         say("started conductor (this process) on \(system.node.address)")
 
@@ -123,6 +125,21 @@ struct DemoCommand: AsyncParsableCommand {
         let count = try await counted
         say("alpha counted \(count) bytes (32 MiB) in \(format(clock.now - bulkStart)); \(smallCalls) small calls meanwhile, slowest \(format(slowest))")
 
+        section("Jobs: a @Job function fanned out over the three nodes")
+        try await Jobs.waitForWorkers(3, on: system)
+        try await Jobs.withCluster(system) {
+            let one = try await renderTileRemote(7)
+            say("renderTileRemote(7) → \(one), run on the node the least-loaded placement chose")
+            let tiles = Array(0..<1200)
+            let progress = FanoutProgress()
+            let bar = Task { await drawProgress(progress) }
+            let fanoutStart = clock.now
+            let checksums = try await renderTileRemoteFanout(tiles, options: FanoutOptions(progress: progress))
+            await bar.value
+            let expected = try await renderTileLocal(1199)
+            say("rendered \(checksums.count) tiles over 3 nodes (at most 8 at once on each) in \(format(clock.now - fanoutStart)); in order: \(checksums.last == expected)")
+        }
+
         section("A node dies: calls to it fail fast, and the cluster marks it down")
         let betaNode = beta.id.node
         let watch = await system.watch(node: betaNode)
@@ -160,6 +177,28 @@ struct DemoCommand: AsyncParsableCommand {
         say("alpha got SIGTERM and exited with status \(status.map(String.init) ?? "?")")
         say("demo finished")
     }
+}
+
+/// Draws a fan-out's progress: one bar redrawn in place on a terminal, a line per quarter
+/// otherwise.
+private func drawProgress(_ progress: FanoutProgress) async {
+    let terminal = isatty(STDOUT_FILENO) == 1
+    var quarter = 0
+    var last: FanoutProgress.Snapshot?
+    for await snapshot in progress.updates {
+        last = snapshot
+        if terminal {
+            let width = 40
+            let filled = Int(snapshot.fraction * Double(width))
+            let bar = String(repeating: "█", count: filled) + String(repeating: "░", count: width - filled)
+            print("\r\u{1B}[2K  \(bar) \(snapshot.completed + snapshot.failed)/\(snapshot.total)", terminator: "")
+            fflush(nil)
+        } else if Int(snapshot.fraction * 4) > quarter || snapshot.isFinished {
+            quarter = Int(snapshot.fraction * 4)
+            say("progress: \(snapshot)")
+        }
+    }
+    if terminal, last != nil { print("") }
 }
 
 private func section(_ title: String) {

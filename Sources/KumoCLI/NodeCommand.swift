@@ -1,6 +1,7 @@
 import ArgumentParser
 import Kumo
 import KumoExamples
+import KumoJobs
 import KumoNode
 
 /// `kumo node`: runs one node, hosting the example actors, until SIGINT or SIGTERM.
@@ -10,7 +11,8 @@ struct NodeCommand: NodeProgram {
         abstract: "Run a cluster node until SIGINT or SIGTERM.",
         discussion: """
             The node hosts the example actors `greeter` (Greeter) and `recorder` (Recorder) under \
-            those well-known names, and lets other nodes spawn both. Once it listens it prints one \
+            those well-known names, lets other nodes spawn both, and runs the example job \
+            `renderTile`. Once it listens it prints one \
             line: `kumo node ready: name=NAME address=HOST:PORT incarnation=HEX`. SIGINT and SIGTERM \
             make it leave the cluster and exit with status 0; a node the cluster declares down \
             exits with status 2.
@@ -19,6 +21,12 @@ struct NodeCommand: NodeProgram {
     static let readyLabel = "kumo node"
 
     @OptionGroup var options: NodeOptions
+
+    func clusterSettings() throws -> ClusterSettings {
+        var settings = try options.settings(defaultName: "node")
+        settings.plugins.install(exampleJobs())
+        return settings
+    }
 
     func setUp(_ system: ClusterSystem) async throws -> [any DistributedActor] {
         system.registerSpawnable(Greeter.self) { Greeter(actorSystem: $0) }

@@ -175,8 +175,9 @@ struct MetricsTests {
             #expect(total("kumo.rpc.client.calls", Self.call(greet, "unknownActor", on: "fail-b")) == 1)
             // The callee refused the call before it ran, for a target that never ran there.
             #expect(total("kumo.rpc.server.calls", Self.call("unknown", "unknownActor", on: "fail-a")) == 1)
-            // The sleep ran to its end on the callee, after the caller had given up.
-            #expect(await eventually { total("kumo.rpc.server.calls", Self.call(sleep, "ok", on: "fail-a")) == 1 })
+            // The callee's sleep was cancelled when the caller gave up at its deadline.
+            #expect(await eventually { total("kumo.rpc.server.calls", Self.call(sleep, "cancelled", on: "fail-a")) == 1 })
+            #expect(total("kumo.rpc.server.calls", Self.call(sleep, "ok", on: "fail-a")) == 0)
 
             // Once a target has run, a refused call to it is counted under its name.
             _ = try await remote.greet("real")

@@ -182,6 +182,12 @@ extension ClusterSystem {
                 code: error.code.rawValue, node: error.node ?? node, errorType: error.errorType ?? "Kumo.ClusterError",
                 message: error.message)
         }
+        if error is CancellationError {
+            // The call was cancelled (by its caller, or its deadline): say so, not "it threw".
+            return RemoteErrorEnvelope(
+                code: ClusterError.Code.cancelled.rawValue, node: node, errorType: "Kumo.ClusterError",
+                message: "the call was cancelled on node \(settings.name)")
+        }
         let errorType = String(reflecting: type(of: error))
         var envelope = RemoteErrorEnvelope(
             code: ClusterError.Code.remoteError.rawValue, node: node, errorType: errorType,
