@@ -77,12 +77,30 @@ struct JobExpansion {
     private var fanoutOptions: String { "options _kumoOptions: KumoJobs.FanoutOptions = KumoJobs.FanoutOptions()" }
 
     var declarations: [DeclSyntax] {
-        let reads = signature.parameters.map { "let \($0.name): \($0.type) = try _kumoReader.next()" }.joined(separator: "\n")
+        // Each argument is read under the parameter's own source location, so a type that is
+        // not Codable is reported where the parameter is written.
+        // (A directive only changes the mapping; one closing directive ends it, after the
+        // definition when the result's location is in force, else after the reads.)
+        let resultLocation = signature.result != nil ? signature.resultLocation : nil
+        var readLines: [String] = []
+        var mapped = false
+        for parameter in signature.parameters {
+            if let location = parameter.location {
+                readLines.append("#sourceLocation(file: \(location.file), line: \(location.line))")
+                mapped = true
+            }
+            readLines.append("let \(parameter.name): \(parameter.type) = try _kumoReader.next()")
+        }
+        if mapped {
+            readLines.append(resultLocation.map { "#sourceLocation(file: \($0.file), line: \($0.line))" } ?? "#sourceLocation()")
+        }
+        let reads = readLines.joined(separator: "\n")
         let definitionDecl: DeclSyntax = """
             /// The job `\(raw: signature.qualifiedName)` as nodes know it: list it in `Jobs(…)` on the nodes that run it.
             \(raw: modifiers)let \(raw: definition) = KumoJobs.JobDefinition<\(raw: value)>(
+                result: KumoJobs.JobResultCoding<\(raw: value)>.\(raw: signature.result == nil ? "none" : "codable"),
                 name: \(raw: nameExpression), function: \(literal: signature.qualifiedName), fileID: #fileID,
-                options: \(raw: optionsExpression), isAsync: \(raw: signature.isAsync ? "true" : "false")
+                isAsync: \(raw: signature.isAsync ? "true" : "false"), options: \(raw: optionsExpression)
             ) { _kumoReader in
                 \(raw: reads)
                 try _kumoReader.finish()
@@ -117,6 +135,18 @@ struct JobExpansion {
                 }
             }
             """
+        // The definition is declared under the result type's source location, so a result that
+        // is not Codable is reported where the result type is written.
+        var definitions = [definitionDecl]
+        // The directive names the line after it; `result:` comes three lines on (a blank line, the
+        // doc comment, the `let`).
+        if let location = resultLocation, let line = Int(location.line) {
+            definitions = [
+                DeclSyntax("#sourceLocation(file: \(raw: location.file), line: \(raw: max(1, line - 3)))"),
+                definitionDecl,
+                DeclSyntax("#sourceLocation()"),
+            ]
+        }
         guard !signature.parameters.isEmpty else {
             // A job without parameters fans out a number of times.
             let fanouts: [DeclSyntax] = [
@@ -139,7 +169,7 @@ struct JobExpansion {
                 }
                 """,
             ]
-            return [definitionDecl, local, remote, localAsync, remoteAsync] + fanouts
+            return definitions + [local, remote, localAsync, remoteAsync] + fanouts
         }
         let fanout: DeclSyntax = """
             /// Runs `\(raw: base)` for each element of `arguments` over the nodes; the results in order.
@@ -165,6 +195,6 @@ struct JobExpansion {
                 }
             }
             """
-        return [definitionDecl, local, remote, localAsync, remoteAsync, fanout, fanoutResults, fanoutStream]
+        return definitions + [local, remote, localAsync, remoteAsync, fanout, fanoutResults, fanoutStream]
     }
 }

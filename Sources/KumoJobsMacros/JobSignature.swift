@@ -11,12 +11,17 @@ struct JobSignature {
         let name: String
         let type: TypeSyntax
         let defaultValue: InitializerClauseSyntax?
+        /// Where the parameter's type is written (`#sourceLocation` arguments), so that the
+        /// compiler reports a type that is not `Codable` there.
+        let location: (file: String, line: String)?
     }
 
     let name: String
     let parameters: [Parameter]
     /// `nil` for a function that returns nothing.
     let result: TypeSyntax?
+    /// Where the result type is written (see ``Parameter/location``).
+    let resultLocation: (file: String, line: String)?
     let isAsync: Bool
     let isThrowing: Bool
     let isStatic: Bool
@@ -68,11 +73,18 @@ struct JobSignature {
             let label = parameter.firstName.tokenKind == .wildcard ? nil : parameter.firstName.text
             let inner = parameter.secondName ?? parameter.firstName
             let name = inner.tokenKind == .wildcard ? "_kumoArgument\(index)" : inner.text
-            parameters.append(Parameter(label: label, name: name, type: parameter.type.trimmed, defaultValue: parameter.defaultValue))
+            let location = context.location(of: parameter.type, at: .afterLeadingTrivia, filePathMode: .filePath)
+                .map { (file: $0.file.trimmedDescription, line: $0.line.trimmedDescription) }
+            parameters.append(Parameter(
+                label: label, name: name, type: parameter.type.trimmed, defaultValue: parameter.defaultValue,
+                location: location))
         }
 
         var result: TypeSyntax?
+        var resultLocation: (file: String, line: String)?
         if let type = function.signature.returnClause?.type {
+            resultLocation = context.location(of: type, at: .afterLeadingTrivia, filePathMode: .filePath)
+                .map { (file: $0.file.trimmedDescription, line: $0.line.trimmedDescription) }
             if let problem = problem(with: type, asResult: true) { refuse(type, problem) }
             if !isVoid(type) { result = type.trimmed }
         }
@@ -91,7 +103,7 @@ struct JobSignature {
             }
         }
         return JobSignature(
-            name: function.name.text, parameters: parameters, result: result,
+            name: function.name.text, parameters: parameters, result: result, resultLocation: resultLocation,
             isAsync: function.signature.effectSpecifiers?.asyncSpecifier != nil,
             isThrowing: function.signature.effectSpecifiers?.throwsClause != nil,
             isStatic: isStatic, typePath: typePath,

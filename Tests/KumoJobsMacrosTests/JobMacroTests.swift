@@ -15,15 +15,22 @@ struct JobMacroTests {
             """
             func square(_ a: Int) -> Int { a * a }
 
+            #sourceLocation(file: "Test.swift", line: 1)
+
             /// The job `square(_:)` as nodes know it: list it in `Jobs(…)` on the nodes that run it.
             let squareJob = KumoJobs.JobDefinition<Int>(
+                result: KumoJobs.JobResultCoding<Int>.codable,
                 name: nil, function: "square(_:)", fileID: #fileID,
-                options: KumoJobs.JobOptions(), isAsync: false
+                isAsync: false, options: KumoJobs.JobOptions()
             ) { _kumoReader in
+                #sourceLocation(file: "Test.swift", line: 2)
                 let a: Int = try _kumoReader.next()
+                #sourceLocation(file: "Test.swift", line: 2)
                 try _kumoReader.finish()
                 return square(a)
             }
+
+            #sourceLocation()
 
             /// Runs `square` in a new task on this node and awaits it.
             func squareLocal(_ a: Int) async throws -> Int {
@@ -92,16 +99,24 @@ struct JobMacroTests {
                 0
             }
 
+            #sourceLocation(file: "Test.swift", line: 1)
+
             /// The job `pythagorean(a:b:)` as nodes know it: list it in `Jobs(…)` on the nodes that run it.
             public let pythagoreanJob = KumoJobs.JobDefinition<Double>(
+                result: KumoJobs.JobResultCoding<Double>.codable,
                 name: nil, function: "pythagorean(a:b:)", fileID: #fileID,
-                options: KumoJobs.JobOptions(), isAsync: true
+                isAsync: true, options: KumoJobs.JobOptions()
             ) { _kumoReader in
+                #sourceLocation(file: "Test.swift", line: 2)
                 let a: Int = try _kumoReader.next()
+                #sourceLocation(file: "Test.swift", line: 2)
                 let b: Int = try _kumoReader.next()
+                #sourceLocation(file: "Test.swift", line: 2)
                 try _kumoReader.finish()
                 return try await pythagorean(a: a, b: b)
             }
+
+            #sourceLocation()
 
             /// Runs `pythagorean` in a new task on this node and awaits it.
             public func pythagoreanLocal(a: Int, b: Int) async throws -> Double {
@@ -174,15 +189,22 @@ struct JobMacroTests {
             enum Geometry {
                 static func cube(of x: Int) -> Int { x * x * x }
 
+                #sourceLocation(file: "Test.swift", line: 1)
+
                 /// The job `Geometry.cube(of:)` as nodes know it: list it in `Jobs(…)` on the nodes that run it.
                 static let cubeJob = KumoJobs.JobDefinition<Int>(
+                    result: KumoJobs.JobResultCoding<Int>.codable,
                     name: "geometry.cube", function: "Geometry.cube(of:)", fileID: #fileID,
-                    options: JobOptions(timeout: .seconds(2), idempotent: true), isAsync: false
+                    isAsync: false, options: JobOptions(timeout: .seconds(2), idempotent: true)
                 ) { _kumoReader in
+                    #sourceLocation(file: "Test.swift", line: 3)
                     let x: Int = try _kumoReader.next()
+                    #sourceLocation(file: "Test.swift", line: 3)
                     try _kumoReader.finish()
                     return Geometry.cube(of: x)
                 }
+
+                #sourceLocation()
 
                 /// Runs `cube` in a new task on this node and awaits it.
                 static func cubeLocal(of x: Int) async throws -> Int {
@@ -250,8 +272,9 @@ struct JobMacroTests {
 
             /// The job `ping()` as nodes know it: list it in `Jobs(…)` on the nodes that run it.
             let pingJob = KumoJobs.JobDefinition<Void>(
+                result: KumoJobs.JobResultCoding<Void>.none,
                 name: nil, function: "ping()", fileID: #fileID,
-                options: KumoJobs.JobOptions(), isAsync: true
+                isAsync: true, options: KumoJobs.JobOptions()
             ) { _kumoReader in
 
                 try _kumoReader.finish()

@@ -13,6 +13,33 @@ public struct JobDefinition<Value: Sendable>: Sendable {
     let entry: JobEntry
     let decode: @Sendable (ByteBuffer, BinaryDecoder) throws -> Value
 
+    /// A job whose result travels as `result` says: what the `@Job` macro writes.
+    ///
+    /// - Parameters:
+    ///   - result: `.codable` for a `Codable` result, `.none` for a job that returns nothing.
+    ///   - name: The name given in the attribute, used as it is; `nil` names the job
+    ///     `Module.function`, the module taken from `fileID`.
+    ///   - function: The function's name, with its type when it is static (`Math.square(_:)`).
+    ///   - fileID: `#fileID` where the job is declared.
+    ///   - isAsync: Whether the function is `async` (a synchronous job in a batch runs its items
+    ///     one after another in one task).
+    ///   - options: The job's options.
+    ///   - run: Decodes the arguments and calls the function.
+    public init(
+        result: JobResultCoding<Value>, name: String?, function: String, fileID: String, isAsync: Bool,
+        options: JobOptions = JobOptions(),
+        run: @escaping @Sendable (inout JobArgumentReader) async throws -> Value
+    ) {
+        let name = name ?? Self.qualifiedName(function, fileID: fileID)
+        self.name = name
+        self.options = options
+        let encode = result.encode
+        self.entry = JobEntry(name: name, options: options, isAsync: isAsync) { reader in
+            try encode(try await run(&reader))
+        }
+        self.decode = result.decode
+    }
+
     /// A job with a `Codable` result.
     ///
     /// - Parameters:
@@ -82,4 +109,27 @@ struct JobEntry: Sendable {
     let options: JobOptions
     let isAsync: Bool
     let run: @Sendable (inout JobArgumentReader) async throws -> ByteBuffer
+}
+
+/// How a job's result travels: ``codable`` for a `Codable` result, ``none`` for a job that
+/// returns nothing.
+public struct JobResultCoding<Value: Sendable>: Sendable {
+    let encode: @Sendable (Value) throws -> ByteBuffer
+    let decode: @Sendable (ByteBuffer, BinaryDecoder) throws -> Value
+}
+
+extension JobResultCoding where Value: Codable {
+    /// The result in the cluster's binary format.
+    public static var codable: JobResultCoding<Value> {
+        JobResultCoding(
+            encode: { try BinaryEncoder().encode($0) },
+            decode: { bytes, decoder in try decoder.decode(Value.self, from: bytes) })
+    }
+}
+
+extension JobResultCoding where Value == Void {
+    /// No result.
+    public static var none: JobResultCoding<Void> {
+        JobResultCoding(encode: { _ in ByteBuffer() }, decode: { _, _ in () })
+    }
 }
