@@ -212,6 +212,36 @@ extension ClusterTimingTests {
             }
         }
 
+        @Test("calls beyond a cap with overflow .elsewhere go to another node, never over the cap")
+        func elsewhere() async throws {
+            try await withJobCluster(2) { _ in
+                JobProbe.reset()
+                let names = try await solitaryRemoteFanout(
+                    Array(repeating: 40, count: 12), options: FanoutOptions(maxInFlight: 6, batchSize: 1))
+                #expect(names.count == 12)
+                #expect(Set(names) == ["node0", "node1"])
+                // One per node at most, two nodes.
+                #expect(JobProbe.maxRunning.load(ordering: .relaxed) <= 2)
+            }
+        }
+
+        @Test("a node that leaves finishes its running jobs and takes no new ones")
+        func leaving() async throws {
+            try await withJobCluster(3) { cluster in
+                let leaver = cluster.nodes[2]
+                let running = sleeperRemoteAsync(600, token: "leaving", options: .pinned(to: leaver.node))
+                try await Task.sleep(for: .milliseconds(150))
+                let leave = Task { await leaver.leave() }
+                try await Task.sleep(for: .milliseconds(100))
+                // New calls go to the others while it drains.
+                var names: Set<String> = []
+                for _ in 0..<10 { names.insert(try await whereAmIRemote()) }
+                #expect(!names.contains("node2"))
+                #expect(try await running.value == "node2")
+                await leave.value
+            }
+        }
+
         @Test("the stream yields each result as it comes, with its index")
         func stream() async throws {
             try await withJobCluster(2) { _ in

@@ -101,6 +101,15 @@ public func capped(_ ms: Int) async throws -> String {
     return Jobs.current?.settings.name ?? "?"
 }
 
+/// Runs one at a time per node; calls beyond go to another node at once.
+@Job(options: JobOptions(maxConcurrentPerNode: 1, overflow: .elsewhere))
+public func solitary(_ ms: Int) async throws -> String {
+    JobProbe.enter()
+    defer { JobProbe.leave() }
+    try await Task.sleep(for: .milliseconds(ms))
+    return Jobs.current?.settings.name ?? "?"
+}
+
 /// Idempotent and slow: the job a killed node's fan-out retries elsewhere.
 @Job(options: JobOptions(idempotent: true, retry: RetryPolicy(retries: 3, initialBackoff: .milliseconds(10))))
 public func slowIdempotent(_ ms: Int) async throws -> String {
@@ -167,6 +176,6 @@ public func allTestJobs(
 ) -> Jobs {
     Jobs(
         squareJob, pythagoreanJob, whereAmIJob, Geometry.cubeJob, withdrawJob, misbehaveJob, sleeperJob, cappedJob,
-        slowIdempotentJob, slowOnceJob, impatientJob, heavyJob, touchJob, onNetworkThreadJob, PrimeCount.job,
+        slowIdempotentJob, slowOnceJob, solitaryJob, impatientJob, heavyJob, touchJob, onNetworkThreadJob, PrimeCount.job,
         capacity: capacity, runsJobs: runsJobs, placement: placement, loadReportInterval: .milliseconds(200))
 }

@@ -123,6 +123,7 @@ extension JobsRuntime {
                     throw JobError(.resultMalformed, job: job.name, node: node, "the result does not decode as \(Value.self): \(error)")
                 }
             case .done(.failure(let error)):
+                logger.debug("job failed", metadata: ["job": "\(job.name)", "job-id": "\(id)", "node": "\(node)", "error": "\(error)"])
                 throw error
             case .again(let pause):
                 logger.debug("retrying job", metadata: ["job": "\(job.name)", "job-id": "\(id)", "after": "\(retry.lastFailure.map { "\($0)" } ?? "-")"])

@@ -7,6 +7,8 @@ distributed actor JobWorker {
     typealias ActorSystem = ClusterSystem
 
     static let actorName = "kumo.jobs"
+    /// The most calls one batch may hold.
+    static let maxBatch = 4096
 
     private let runtime: JobsRuntime
 
@@ -29,6 +31,13 @@ distributed actor JobWorker {
 
     /// Runs the calls of a batch, concurrently when the job is `async`.
     distributed func runBatch(_ request: JobBatchRequest) async -> JobBatchReply {
+        // A peer is not trusted to be sensible: a batch is bounded, as each call is a task here.
+        guard request.items.count <= Self.maxBatch else {
+            let error = runtime.carried(JobError(
+                .argumentsMalformed, job: request.job, node: actorSystem.node,
+                "a batch holds at most \(Self.maxBatch) calls, not \(request.items.count)"))
+            return JobBatchReply(outcomes: [.failure(error)], load: runtime.load, nanoseconds: 0)
+        }
         let start = ContinuousClock.now
         let outcomes = await runtime.executeBatchOffLoop(request.job, items: request.items, cost: request.cost)
         return JobBatchReply(outcomes: outcomes, load: runtime.load, nanoseconds: (ContinuousClock.now - start).nanoseconds)

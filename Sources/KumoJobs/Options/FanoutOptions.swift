@@ -3,8 +3,9 @@ public struct FanoutOptions: Sendable {
     /// The most calls in flight at once, over all nodes (backpressure): the next call starts
     /// when one returns.
     public var maxInFlight: Int
-    /// The most calls sent to a node in one message; `nil` picks from the fan-out's size. Calls
-    /// in one message still run, fail and retry one by one.
+    /// The most calls sent to a node in one message (at most 4096); `nil` picks from the
+    /// fan-out's size and the nodes' answers. Calls in one message still run, fail and retry
+    /// one by one.
     public var batchSize: Int?
     /// Options for every call of the fan-out.
     public var call: JobCallOptions
@@ -27,7 +28,7 @@ public struct FanoutOptions: Sendable {
         progress: FanoutProgress? = nil, failure: FailureMode = .failFast
     ) {
         self.maxInFlight = max(1, maxInFlight)
-        self.batchSize = batchSize.map { max(1, $0) }
+        self.batchSize = batchSize.map { min(4096, max(1, $0)) }
         self.call = call
         self.progress = progress
         self.failure = failure
