@@ -18,6 +18,7 @@ let package = Package(
         .library(name: "KumoNode", targets: ["KumoNode"]),
         .library(name: "KumoTestKit", targets: ["KumoTestKit"]),
         .library(name: "KumoJobs", targets: ["KumoJobs"]),
+        .library(name: "KumoCRDT", targets: ["KumoCRDT"]),
         .executable(name: "kumo", targets: ["KumoCLI"]),
         .executable(name: "kumo-bench", targets: ["KumoBench"]),
         .executable(name: "kumo-pythagorean", targets: ["kumo-pythagorean"]),
@@ -32,6 +33,7 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-metrics.git", from: "2.13.0"),
         .package(url: "https://github.com/swiftlang/swift-syntax.git", from: "603.0.1"),
         .package(url: "https://github.com/pointfreeco/swift-macro-testing.git", from: "0.7.0"),
+        .package(url: "https://github.com/x-sheep/swift-property-based.git", from: "2.0.1"),
     ],
     targets: [
         // Meta-computation with no I/O: identities, the binary Codable coder, the frame format.
@@ -100,6 +102,16 @@ let package = Package(
             ],
             swiftSettings: swiftSettings
         ),
+        // Replicated state: delta CRDTs and the replicator. An add-on: it stands on the core's
+        // plugin API only.
+        .target(
+            name: "KumoCRDT",
+            dependencies: [
+                "Kumo",
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: swiftSettings
+        ),
         // Small distributed actors the demo, the `kumo node` command and the tests share; not a
         // product.
         .target(
@@ -141,6 +153,14 @@ let package = Package(
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "CoreMetrics", package: "swift-metrics"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "KumoCRDTTests",
+            dependencies: [
+                "Kumo", "KumoCRDT", "KumoTestKit",
+                .product(name: "PropertyBased", package: "swift-property-based"),
             ],
             swiftSettings: swiftSettings
         ),

@@ -1,0 +1,32 @@
+import Kumo
+import NIOCore
+
+/// A CRDT type as the replicator handles it without knowing it statically: its stable name (the
+/// fully qualified type name, the same in every process of one program), and how to decode, merge
+/// and encode its values.
+struct CRDTType: Sendable {
+    let name: String
+    let empty: @Sendable () -> any CRDT
+    let decode: @Sendable ([UInt8], BinaryDecoder) throws -> any CRDT
+    /// `a` joined with `b`, and whether that changed `a`; `nil` when either is not of the type.
+    let merge: @Sendable (any CRDT, any CRDT) -> (value: any CRDT, changed: Bool)?
+
+    init<Value: CRDT>(_ type: Value.Type) {
+        name = Self.name(of: type)
+        empty = { Value() }
+        decode = { bytes, decoder in try decoder.decode(Value.self, from: ByteBuffer(bytes: bytes)) }
+        merge = { a, b in
+            guard let a = a as? Value, let b = b as? Value else { return nil }
+            let joined = a.merging(b)
+            return (joined, joined != a)
+        }
+    }
+
+    static func name<Value: CRDT>(of type: Value.Type) -> String { String(reflecting: type) }
+}
+
+/// Encodes any CRDT value in the binary format.
+func encodeCRDT(_ value: any CRDT) throws -> [UInt8] {
+    let buffer = try BinaryEncoder().encode(value)
+    return Array(buffer.readableBytesView)
+}

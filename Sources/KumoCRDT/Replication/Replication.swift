@@ -1,0 +1,89 @@
+import Kumo
+import Synchronization
+
+/// The replication plugin: install it on every node that holds replicated state.
+///
+/// ```swift
+/// settings.plugins.install(Replication())
+/// let system = try await ClusterSystem(settings: settings)
+/// let hits = try system.replicated(PNCounter.self, key: "hits")
+/// try await hits.update { $0.increment() }
+/// print(try await hits.read(consistency: .majority()).value)
+/// ```
+///
+/// Every key is replicated on every node that runs the plugin. Changes spread as deltas every
+/// ``gossipInterval`` to every peer, and each ``antiEntropyInterval`` the node compares its
+/// replicas with a random peer's and repairs both, so a node that missed deltas (a partition, a
+/// restart) catches up.
+public struct Replication: ClusterPlugin {
+    public var name: String { "kumo.crdt" }
+
+    /// How often deltas are sent.
+    public var gossipInterval: Duration
+    /// How often replicas are compared with a random peer's.
+    public var antiEntropyInterval: Duration
+    /// The largest gossip or anti-entropy message, roughly: more goes in further messages.
+    public var maxMessageBytes: Int
+    /// The most keys in one gossip message.
+    public var maxKeysPerMessage: Int
+    let types: [CRDTType]
+
+    /// Replication, knowing the CRDT types of `types` from the start (a key's handle makes its
+    /// type known too; a delta of a type the node does not know is refused, naming it).
+    public init(
+        types: [any CRDT.Type] = [], gossipInterval: Duration = .milliseconds(100),
+        antiEntropyInterval: Duration = .seconds(1), maxMessageBytes: Int = 256 << 10, maxKeysPerMessage: Int = 4096
+    ) {
+        self.types = Self.builtIn + types.map { Self.crdtType($0) }
+        self.gossipInterval = gossipInterval
+        self.antiEntropyInterval = antiEntropyInterval
+        self.maxMessageBytes = max(1024, maxMessageBytes)
+        self.maxKeysPerMessage = max(1, maxKeysPerMessage)
+    }
+
+    private static func crdtType<Value: CRDT>(_ type: Value.Type) -> CRDTType { CRDTType(type) }
+
+    /// The types every node knows: the counters, the flag, and sets, registers and maps of
+    /// strings and integers.
+    static let builtIn: [CRDTType] = [
+        CRDTType(GCounter.self), CRDTType(PNCounter.self), CRDTType(Flag.self),
+        CRDTType(ORSet<String>.self), CRDTType(ORSet<Int>.self),
+        CRDTType(LWWRegister<String>.self), CRDTType(LWWRegister<Int>.self),
+        CRDTType(MVRegister<String>.self), CRDTType(MVRegister<Int>.self),
+        CRDTType(ORMap<String, PNCounter>.self), CRDTType(ORMap<String, GCounter>.self),
+        CRDTType(ORMap<String, LWWRegister<String>>.self), CRDTType(ORMap<String, ORSet<String>>.self),
+    ]
+
+    public func start(_ system: ClusterSystem) async throws {
+        let replicator = Replicator(system: system, settings: self)
+        try system.hostSystemActor(named: ReplicatorAgent.actorName) {
+            ReplicatorAgent(replicator: replicator, actorSystem: system)
+        }
+        Self.running.withLock { $0[ObjectIdentifier(system)] = replicator }
+        await replicator.start()
+    }
+
+    public func stop(_ system: ClusterSystem) async {
+        let replicator = Self.running.withLock { $0.removeValue(forKey: ObjectIdentifier(system)) }
+        await replicator?.stop()
+    }
+
+    static let running = Mutex<[ObjectIdentifier: Replicator]>([:])
+
+    static func replicator(of system: ClusterSystem) -> Replicator? {
+        running.withLock { $0[ObjectIdentifier(system)] }
+    }
+}
+
+extension ClusterSystem {
+    /// The replicated value under `key`, of type `type`: the same key on every node that runs
+    /// ``Replication`` is one value.
+    /// - Throws: ``ReplicationError`` with code ``ReplicationError/Code/notInstalled`` when this
+    ///   node does not run the plugin.
+    public func replicated<Value: CRDT>(_ type: Value.Type, key: String) throws -> Replicated<Value> {
+        guard let replicator = Replication.replicator(of: self) else {
+            throw ReplicationError(.notInstalled, key: key, "node \(settings.name) does not run the Replication plugin")
+        }
+        return Replicated(key: key, replicator: replicator)
+    }
+}

@@ -1,0 +1,361 @@
+import Kumo
+import Logging
+import NIOCore
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// A node's replicator: the shell around its ``ReplicaStore``, which decodes and encodes values,
+/// sends gossip and anti-entropy on their schedules, answers peers, and tells subscribers of
+/// changes.
+actor Replicator {
+    let system: ClusterSystem
+    let settings: Replication
+    let logger: Logger
+    private var store: ReplicaStore
+    private var types: [String: CRDTType]
+    private var subscribers: [String: [UInt64: AsyncStream<any CRDT>.Continuation]] = [:]
+    private var nextSubscriber: UInt64 = 0
+    private var tasks: [Task<Void, Never>] = []
+
+    init(system: ClusterSystem, settings: Replication) {
+        self.system = system
+        self.settings = settings
+        var logger = system.logger
+        logger[metadataKey: "plugin"] = "kumo.crdt"
+        self.logger = logger
+        self.store = ReplicaStore(replica: ReplicaID(system.node))
+        var types: [String: CRDTType] = [:]
+        for type in settings.types { types[type.name] = type }
+        self.types = types
+    }
+
+    var replica: ReplicaID { store.replica }
+    var total: UInt64 { store.total }
+
+    // MARK: Local use
+
+    /// Makes `type` known here (the handle of a key does this).
+    func register(_ type: CRDTType) {
+        if types[type.name] == nil { types[type.name] = type }
+    }
+
+    func value(_ key: String) -> (any CRDT)? { store.value(key) }
+
+    func typeName(of key: String) -> String? { store.type(of: key) }
+
+    /// Changes `key` with `change`; returns the delta item to send at stronger consistency, or
+    /// `nil` when the change changed nothing.
+    func update<Value: CRDT>(_ key: String, as type: Value.Type, _ change: sending (inout Mutator<Value>) -> Void) throws -> DeltaItem? {
+        let crdt = CRDTType(type)
+        register(crdt)
+        if let held = store.type(of: key), held != crdt.name {
+            throw ReplicationError(.typeMismatch, key: key, "key \(key) holds \(held) here, not \(crdt.name)")
+        }
+        let current = store.value(key) as? Value ?? Value()
+        var mutator = Mutator(value: current, replica: store.replica, now: Self.wallMillis())
+        change(&mutator)
+        guard mutator.delta != Value() else { return nil }
+        let dot = store.applyLocal(key: key, type: crdt, value: mutator.value, delta: mutator.delta)
+        notify(key, mutator.value)
+        do {
+            return DeltaItem(key: key, type: crdt.name, bytes: try encodeCRDT(mutator.delta), dots: CausalContext(dots: [dot]))
+        } catch {
+            throw ReplicationError(.malformed, key: key, "the delta does not encode: \(error)")
+        }
+    }
+
+    /// Merges `state` (gathered by a read) into this node's value; returns the merged value.
+    func mergeRead<Value: CRDT>(_ items: [StateItem], key: String, as type: Value.Type) -> Value {
+        for item in items { _ = receiveState(item) }
+        return store.value(key) as? Value ?? Value()
+    }
+
+    /// Every change of `key` from now on.
+    func subscribe(_ key: String) -> AsyncStream<any CRDT> {
+        let (stream, continuation) = AsyncStream.makeStream(of: (any CRDT).self, bufferingPolicy: .bufferingNewest(64))
+        nextSubscriber += 1
+        let id = nextSubscriber
+        subscribers[key, default: [:]][id] = continuation
+        continuation.onTermination = { [weak self] _ in
+            Task { await self?.unsubscribe(key, id) }
+        }
+        return stream
+    }
+
+    private func unsubscribe(_ key: String, _ id: UInt64) {
+        subscribers[key]?.removeValue(forKey: id)
+    }
+
+    private func notify(_ key: String, _ value: any CRDT) {
+        guard let continuations = subscribers[key] else { return }
+        for continuation in continuations.values { continuation.yield(value) }
+    }
+
+    // MARK: From peers
+
+    func receive(_ batch: DeltaBatch, from peer: NodeID?) -> Rejections {
+        var errors: [ReplicationError] = []
+        for item in batch.items {
+            do {
+                try receiveDelta(item)
+            } catch {
+                errors.append(error)
+            }
+        }
+        if !errors.isEmpty {
+            logger.warning("rejected deltas", metadata: ["from": "\(peer.map { "\($0)" } ?? "?")", "errors": "\(errors)"])
+        }
+        return Rejections(errors: errors)
+    }
+
+    func receiveWrite(_ item: DeltaItem, from peer: NodeID?) throws -> Bool {
+        try receiveDelta(item)
+        return true
+    }
+
+    private func receiveDelta(_ item: DeltaItem) throws(ReplicationError) {
+        let (type, decoded) = try decode(item.key, item.type, item.bytes)
+        if let changed = try store.receive(item, decoded: decoded, type: type) { notify(item.key, changed) }
+    }
+
+    func receive(_ states: [StateItem]) -> Rejections {
+        var errors: [ReplicationError] = []
+        for state in states {
+            if let error = receiveState(state) { errors.append(error) }
+        }
+        return Rejections(errors: errors)
+    }
+
+    @discardableResult
+    private func receiveState(_ item: StateItem) -> ReplicationError? {
+        do {
+            let (type, decoded) = try decode(item.key, item.type, item.bytes)
+            if let changed = try store.receive(item, decoded: decoded, type: type) { notify(item.key, changed) }
+            return nil
+        } catch {
+            return error
+        }
+    }
+
+    private func decode(_ key: String, _ typeName: String, _ bytes: [UInt8]) throws(ReplicationError) -> (CRDTType, any CRDT) {
+        guard let type = types[typeName] else {
+            throw ReplicationError(.unknownType, key: key, "node \(system.settings.name) knows no CRDT type \(typeName) (for key \(key))")
+        }
+        do {
+            return (type, try type.decode(bytes, system.makeDecoder()))
+        } catch {
+            throw ReplicationError(.malformed, key: key, "a \(typeName) for key \(key) does not decode: \(error)")
+        }
+    }
+
+    func stateItem(_ key: String) throws -> StateItem? {
+        guard let (type, value, applied) = store.state(key) else { return nil }
+        return StateItem(key: key, type: type, bytes: try encodeCRDT(value), applied: applied)
+    }
+
+    func answer(_ page: DigestPage) -> DigestAnswer {
+        let (send, want) = store.compare(page.digests)
+        var states: [StateItem] = []
+        var bytes = 0
+        for key in send {
+            guard bytes < settings.maxMessageBytes, let item = try? stateItem(key) else { continue }
+            bytes += item.bytes.count + key.utf8.count
+            states.append(item)
+        }
+        return DigestAnswer(states: states, wanted: want)
+    }
+
+    // MARK: Peers and schedules
+
+    var peers: Set<NodeID> { store.peers }
+
+    func addPeer(_ node: NodeID) { store.addPeer(node) }
+
+    func removePeer(_ node: NodeID) { store.removePeer(node) }
+
+    func start() async {
+        let events = await system.membershipEvents()
+        tasks.append(Task { [weak self] in
+            for await event in events {
+                guard let self else { return }
+                let member = event.member
+                guard member.node != self.system.node else { continue }
+                if !member.status.isTerminal, member.reachability == .reachable {
+                    await self.addPeer(member.node)
+                } else {
+                    await self.removePeer(member.node)
+                }
+            }
+        })
+        let gossip = settings.gossipInterval
+        tasks.append(Task { [weak self] in
+            while !Task.isCancelled {
+                try? await Task.sleep(for: gossip)
+                guard let self else { return }
+                await self.gossipRound()
+            }
+        })
+        let antiEntropy = settings.antiEntropyInterval
+        tasks.append(Task { [weak self] in
+            while !Task.isCancelled {
+                try? await Task.sleep(for: antiEntropy)
+                guard let self else { return }
+                await self.antiEntropyRound()
+            }
+        })
+    }
+
+    func stop() {
+        for task in tasks { task.cancel() }
+        for continuations in subscribers.values {
+            for continuation in continuations.values { continuation.finish() }
+        }
+        subscribers = [:]
+    }
+
+    private func agent(on node: NodeID) throws -> ReplicatorAgent {
+        try ReplicatorAgent.resolve(id: .named(ReplicatorAgent.actorName, on: node), using: system)
+    }
+
+    /// Sends every peer the deltas it has not been sent, in messages of bounded size.
+    func gossipRound() async {
+        var sends: [(NodeID, DeltaBatch)] = []
+        for peer in store.peers {
+            while true {
+                let taken = store.takePending(for: peer, limit: settings.maxKeysPerMessage)
+                guard !taken.isEmpty else { break }
+                var items: [DeltaItem] = []
+                var bytes = 0
+                for (key, pending) in taken {
+                    guard let encoded = try? encodeCRDT(pending.delta) else { continue }
+                    bytes += encoded.count + key.utf8.count
+                    items.append(DeltaItem(key: key, type: pending.type, bytes: encoded, dots: pending.dots))
+                    if bytes >= settings.maxMessageBytes {
+                        sends.append((peer, DeltaBatch(items: items)))
+                        items = []
+                        bytes = 0
+                    }
+                }
+                if !items.isEmpty { sends.append((peer, DeltaBatch(items: items))) }
+            }
+        }
+        guard !sends.isEmpty else { return }
+        let system = self.system
+        let timeout = settings.gossipInterval * 20
+        await withTaskGroup(of: Void.self) { group in
+            for (peer, batch) in sends {
+                guard let agent = try? agent(on: peer) else { continue }
+                group.addTask {
+                    // A lost batch is repaired by anti-entropy.
+                    _ = try? await system.withCallTimeout(timeout) { try await agent.deliver(batch) }
+                }
+            }
+        }
+    }
+
+    /// Compares this node's replicas with one random peer's and repairs both.
+    func antiEntropyRound() async {
+        guard let peer = store.peers.randomElement(), let agent = try? agent(on: peer) else { return }
+        let system = self.system
+        do {
+            let theirs = try await system.withCallTimeout(settings.antiEntropyInterval) { try await agent.total() }
+            guard theirs != store.total else { return }
+            let answer = try await system.withCallTimeout(settings.antiEntropyInterval * 5) {
+                try await agent.exchange(DigestPage(digests: self.store.digests))
+            }
+            _ = receive(answer.states)
+            var states: [StateItem] = []
+            var bytes = 0
+            for key in answer.wanted {
+                guard let item = try? stateItem(key) else { continue }
+                states.append(item)
+                bytes += item.bytes.count
+                if bytes >= settings.maxMessageBytes {
+                    let batch = states
+                    states = []
+                    bytes = 0
+                    _ = try await system.withCallTimeout(settings.antiEntropyInterval * 5) { try await agent.deliverStates(batch) }
+                }
+            }
+            if !states.isEmpty {
+                let batch = states
+                _ = try await system.withCallTimeout(settings.antiEntropyInterval * 5) { try await agent.deliverStates(batch) }
+            }
+        } catch {
+            logger.debug("anti-entropy round failed", metadata: ["peer": "\(peer)", "error": "\(error)"])
+        }
+    }
+
+    /// Sends `item` to every peer at once and waits until `needed` replicas (this one included)
+    /// applied it, or `timeout` passes.
+    nonisolated func replicate(_ item: DeltaItem, needed: Int, of replicas: Int, peers: Set<NodeID>, timeout: Duration) async throws {
+        guard needed > 1 else { return }
+        let system = self.system
+        let agents = peers.compactMap { try? ReplicatorAgent.resolve(id: .named(ReplicatorAgent.actorName, on: $0), using: system) }
+        let acknowledged = await withTaskGroup(of: Bool.self) { group in
+            for agent in agents {
+                group.addTask { (try? await system.withCallTimeout(timeout) { try await agent.write(item) }) ?? false }
+            }
+            var acknowledged = 1
+            for await ok in group where ok {
+                acknowledged += 1
+                if acknowledged >= needed {
+                    group.cancelAll()
+                    break
+                }
+            }
+            return acknowledged
+        }
+        guard acknowledged >= needed else {
+            throw ReplicationError(
+                .consistencyNotReached, key: item.key, acknowledged: acknowledged, needed: needed,
+                "\(acknowledged) of \(replicas) replicas acknowledged the write of \(item.key) within \(timeout); it needed \(needed)")
+        }
+    }
+
+    /// Asks every peer for its value of `key` and waits for `needed` answers (this one included).
+    nonisolated func gather(_ key: String, needed: Int, of replicas: Int, peers: Set<NodeID>, timeout: Duration) async throws -> [StateItem] {
+        guard needed > 1 else { return [] }
+        let system = self.system
+        let agents = peers.compactMap { try? ReplicatorAgent.resolve(id: .named(ReplicatorAgent.actorName, on: $0), using: system) }
+        let (answers, items) = await withTaskGroup(of: StateItem??.self) { group in
+            for agent in agents {
+                group.addTask { try? await system.withCallTimeout(timeout) { try await agent.read(key) } }
+            }
+            var answers = 1
+            var items: [StateItem] = []
+            for await answer in group {
+                guard let answer else { continue }
+                answers += 1
+                if let item = answer { items.append(item) }
+                if answers >= needed {
+                    group.cancelAll()
+                    break
+                }
+            }
+            return (answers, items)
+        }
+        guard answers >= needed else {
+            throw ReplicationError(
+                .consistencyNotReached, key: key, acknowledged: answers, needed: needed,
+                "\(answers) of \(replicas) replicas answered the read of \(key) within \(timeout); it needed \(needed)")
+        }
+        return items
+    }
+
+    static func wallMillis() -> UInt64 {
+        let (seconds, attoseconds) = Duration.wallClockNow.components
+        return UInt64(max(0, seconds)) * 1000 + UInt64(attoseconds / 1_000_000_000_000_000)
+    }
+}
+
+extension Duration {
+    /// Time since the Unix epoch, by the wall clock.
+    static var wallClockNow: Duration {
+        var spec = timespec()
+        clock_gettime(CLOCK_REALTIME, &spec)
+        return .seconds(spec.tv_sec) + .nanoseconds(spec.tv_nsec)
+    }
+}
