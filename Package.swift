@@ -147,6 +147,7 @@ let package = Package(
             dependencies: [
                 "Kumo",
                 "KumoJobs",
+                "KumoCRDT",
                 "KumoTestKit",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "NIOCore", package: "swift-nio"),

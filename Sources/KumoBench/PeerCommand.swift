@@ -1,5 +1,6 @@
 import ArgumentParser
 import Kumo
+import KumoCRDT
 import KumoJobs
 import Logging
 
@@ -12,10 +13,10 @@ struct PeerCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "peer", abstract: "The peer process of a scenario (started by the scenarios).", shouldDisplay: false)
 
-    @Option(help: "kumo, jobs (a worker that joins --seed and runs the bench jobs) or tcp.")
+    @Option(help: "kumo, jobs (a worker that joins --seed and runs the bench jobs), crdt (a replica that joins --seed) or tcp.")
     var mode: String = "kumo"
 
-    @Option(help: "For jobs: the node to join (host:port).")
+    @Option(help: "For jobs and crdt: the node to join (host:port).")
     var seed: String?
 
     @Option(help: "For jobs: the cap on concurrent benchSleep jobs on this node.")
@@ -42,15 +43,19 @@ struct PeerCommand: AsyncParsableCommand {
             transport.apply(to: &settings)
             if mode == "jobs" {
                 settings.plugins.install(benchJobs(perNode: perNode, runsJobs: true))
-                if let seed, let address = NodeAddress(parsing: seed) { settings.seeds = [address] }
             }
+            if mode == "crdt" {
+                settings.plugins.install(benchReplication())
+            }
+            if let seed, let address = NodeAddress(parsing: seed) { settings.seeds = [address] }
             let system = try await ClusterSystem(settings: settings)
             let target = try system.withActorName("bench") { BenchTarget(actorSystem: system) }
+            let crdt = mode == "crdt" ? try system.withActorName("bench-crdt") { CRDTBenchAgent(actorSystem: system) } : nil
             print("kumo-bench peer ready: \(system.node.address.port) \(system.node.incarnation)")
             fflush(nil)
             // Run until the scenario closes our stdin (or kills us).
             await waitForStandardInputToClose()
-            withExtendedLifetime(target) {}
+            withExtendedLifetime((target, crdt)) {}
             await system.shutdown()
         }
     }

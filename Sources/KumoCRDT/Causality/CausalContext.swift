@@ -2,11 +2,14 @@
 /// vector), plus single changes beyond a gap (a dot cloud, from deltas that came out of order).
 /// Kept compact: a dot next to its replica's number joins the vector, so equal sets of changes
 /// have equal contexts.
+///
+/// Inserting a dot and merging a small context cost in proportion to what is added, not to the
+/// size of this context, so deltas merge in constant time into large values.
 public struct CausalContext: Hashable, Codable, Sendable {
     /// For each replica, the number up to which every change is seen.
     public private(set) var versions: [ReplicaID: UInt64] = [:]
-    /// Changes seen beyond a gap.
-    public private(set) var cloud: Set<Dot> = []
+    /// For each replica, the changes seen beyond a gap (never empty sets).
+    private var gaps: [ReplicaID: Set<UInt64>] = [:]
 
     /// No changes seen.
     public init() {}
@@ -16,9 +19,14 @@ public struct CausalContext: Hashable, Codable, Sendable {
         for dot in dots { insert(dot) }
     }
 
+    /// Changes seen beyond a gap.
+    public var cloud: Set<Dot> {
+        Set(gaps.flatMap { replica, counters in counters.map { Dot(replica, $0) } })
+    }
+
     /// Whether the change `dot` is seen.
     public func contains(_ dot: Dot) -> Bool {
-        dot.counter <= versions[dot.replica, default: 0] || cloud.contains(dot)
+        dot.counter <= versions[dot.replica, default: 0] || gaps[dot.replica]?.contains(dot.counter) == true
     }
 
     /// The next change of `replica`, not yet seen; inserts it.
@@ -30,12 +38,13 @@ public struct CausalContext: Hashable, Codable, Sendable {
 
     /// Records the change `dot` as seen.
     public mutating func insert(_ dot: Dot) {
-        guard !contains(dot) else { return }
-        if dot.counter == versions[dot.replica, default: 0] + 1 {
+        let version = versions[dot.replica, default: 0]
+        guard dot.counter > version else { return }
+        if dot.counter == version + 1 {
             versions[dot.replica] = dot.counter
             compact(dot.replica)
         } else {
-            cloud.insert(dot)
+            gaps[dot.replica, default: []].insert(dot.counter)
         }
     }
 
@@ -43,21 +52,59 @@ public struct CausalContext: Hashable, Codable, Sendable {
     public mutating func merge(_ other: CausalContext) {
         for (replica, counter) in other.versions where counter > versions[replica, default: 0] {
             versions[replica] = counter
+            if var counters = gaps[replica] {
+                counters = counters.filter { $0 > counter }
+                gaps[replica] = counters.isEmpty ? nil : counters
+            }
+            compact(replica)
         }
-        for dot in other.cloud where !contains(dot) { cloud.insert(dot) }
-        cloud = cloud.filter { $0.counter > versions[$0.replica, default: 0] }
-        for replica in Set(cloud.map(\.replica)) { compact(replica) }
+        for (replica, counters) in other.gaps {
+            for counter in counters { insert(Dot(replica, counter)) }
+        }
     }
 
-    /// Moves the dots of `replica` that continue its number from the cloud into the vector.
+    /// Moves the dots of `replica` that continue its number from the gaps into the vector.
     private mutating func compact(_ replica: ReplicaID) {
+        guard var counters = gaps[replica] else { return }
         var counter = versions[replica, default: 0]
-        while cloud.remove(Dot(replica, counter + 1)) != nil { counter += 1 }
+        while counters.remove(counter + 1) != nil { counter += 1 }
         if counter > 0 { versions[replica] = counter }
+        gaps[replica] = counters.isEmpty ? nil : counters
+    }
+
+    /// Whether every change `other` has seen is seen here too.
+    public func covers(_ other: CausalContext) -> Bool {
+        for (replica, counter) in other.versions where counter > versions[replica, default: 0] {
+            // Only seen here if the numbers beyond this side's version are all in its gaps.
+            let version = versions[replica, default: 0]
+            guard let counters = gaps[replica], counter - version <= UInt64(counters.count) else { return false }
+            for number in (version + 1)...counter where !counters.contains(number) { return false }
+        }
+        for (replica, counters) in other.gaps {
+            for counter in counters where !contains(Dot(replica, counter)) { return false }
+        }
+        return true
     }
 
     /// The replicas this context has seen changes from.
-    public var replicas: Set<ReplicaID> { Set(versions.keys).union(cloud.map(\.replica)) }
+    public var replicas: Set<ReplicaID> { Set(versions.keys).union(gaps.keys) }
+
+    /// How many dots this context covers (every number up to each replica's version counts).
+    var size: UInt64 {
+        versions.values.reduce(0, +) + UInt64(gaps.values.reduce(0) { $0 + $1.count })
+    }
+
+    /// Every dot this context covers, for a context known to be small (a delta's).
+    var dots: [Dot] {
+        var all: [Dot] = []
+        for (replica, version) in versions where version > 0 {
+            for counter in 1...version { all.append(Dot(replica, counter)) }
+        }
+        for (replica, counters) in gaps {
+            for counter in counters { all.append(Dot(replica, counter)) }
+        }
+        return all
+    }
 }
 
 /// The dots a causal store keeps for one entry, joined under the observed-remove rule: a dot

@@ -10,6 +10,9 @@ struct CRDTType: Sendable {
     let decode: @Sendable ([UInt8], BinaryDecoder) throws -> any CRDT
     /// `a` joined with `b`, and whether that changed `a`; `nil` when either is not of the type.
     let merge: @Sendable (any CRDT, any CRDT) -> (value: any CRDT, changed: Bool)?
+    /// Joins `b` into `a` in place (no copy of `a`'s storage); `false` when either is not of the
+    /// type (`a` is then unchanged).
+    let mergeInPlace: @Sendable (inout any CRDT, any CRDT) -> Bool
 
     init<Value: CRDT>(_ type: Value.Type) {
         name = Self.name(of: type)
@@ -19,6 +22,13 @@ struct CRDTType: Sendable {
             guard let a = a as? Value, let b = b as? Value else { return nil }
             let joined = a.merging(b)
             return (joined, joined != a)
+        }
+        mergeInPlace = { a, b in
+            guard var joined = a as? Value, let b = b as? Value else { return false }
+            a = Flag()   // drops the existential's reference, so the merge does not copy
+            joined.merge(b)
+            a = joined
+            return true
         }
     }
 

@@ -22,9 +22,18 @@ struct ReplicaStore: Sendable {
     let replica: ReplicaID
     private(set) var entries: [String: Entry] = [:]
     private(set) var pending: [NodeID: [String: Pending]] = [:]
+    /// The other members in good standing: the replicas of every key besides this one.
     private(set) var peers: Set<NodeID> = []
-    /// The XOR of every key's digest: equal totals mean (almost surely) equal replicas.
+    /// Peers that cannot be reached now: their deltas wait (up to the limit) until they can.
+    private(set) var unreachable: Set<NodeID> = []
+    /// The XOR of every key's digest, as of the last ``refreshDigests()``.
     private(set) var total: UInt64 = 0
+    /// Keys changed since their digest was computed.
+    private var stale: Set<String> = []
+    /// Keys changed in this anti-entropy period and the one before: their deltas are still
+    /// travelling, so anti-entropy leaves them alone.
+    private var recent: Set<String> = []
+    private var previous: Set<String> = []
     /// Deltas waiting for one peer beyond this many keys are dropped; anti-entropy repairs it.
     let pendingLimit: Int
 
@@ -35,23 +44,58 @@ struct ReplicaStore: Sendable {
 
     // MARK: Peers
 
-    mutating func addPeer(_ node: NodeID) { peers.insert(node) }
+    /// Adds `node` as a replica; `true` when it is new (it then needs every value).
+    @discardableResult
+    mutating func addPeer(_ node: NodeID) -> Bool {
+        unreachable.remove(node)
+        return peers.insert(node).inserted
+    }
 
+    /// Every key.
+    var keys: [String] { Array(entries.keys) }
+
+    /// `node` cannot be reached for now: it stays a replica, and its deltas wait.
+    mutating func peerUnreachable(_ node: NodeID) {
+        if peers.contains(node) { unreachable.insert(node) }
+    }
+
+    /// `node` left the cluster (or was downed): it is no longer a replica.
     mutating func removePeer(_ node: NodeID) {
         peers.remove(node)
+        unreachable.remove(node)
         pending.removeValue(forKey: node)
     }
+
+    /// The peers that can be reached now.
+    var reachablePeers: Set<NodeID> { peers.subtracting(unreachable) }
 
     // MARK: Changes
 
     func value(_ key: String) -> (any CRDT)? { entries[key]?.value }
     func type(of key: String) -> String? { entries[key]?.type }
 
+    /// Takes the value of `key` out of the store for a change made here, so that the change
+    /// mutates it without a copy; ``applyLocal(key:type:value:delta:)`` or ``restore(_:_:)`` puts
+    /// it back.
+    mutating func take(_ key: String) -> (any CRDT)? {
+        guard var entry = entries[key] else { return nil }
+        let value = entry.value
+        entry.value = Flag()
+        entries[key] = entry
+        return value
+    }
+
+    /// Puts back a value taken with ``take(_:)`` that did not change.
+    mutating func restore(_ key: String, _ value: any CRDT) {
+        entries[key]?.value = value
+    }
+
     /// Records a change made here: the new value and its delta, which every peer is to be sent.
     /// Returns the delta's dot.
     @discardableResult
     mutating func applyLocal(key: String, type: CRDTType, value: any CRDT, delta: any CRDT) -> Dot {
-        var entry = entries[key] ?? Entry(type: type.name, value: type.empty(), applied: CausalContext(), digest: 0)
+        var entry = entries.removeValue(forKey: key)
+            ?? Entry(type: type.name, value: type.empty(), applied: CausalContext(), digest: 0)
         let dot = entry.applied.next(for: replica)
         entry.value = value
         store(key, entry)
@@ -70,42 +114,86 @@ struct ReplicaStore: Sendable {
     }
 
     private mutating func merge(key: String, type: CRDTType, value: any CRDT, covering dots: CausalContext) throws(ReplicationError) -> (any CRDT)? {
-        var entry = entries[key] ?? Entry(type: type.name, value: type.empty(), applied: CausalContext(), digest: 0)
-        guard entry.type == type.name else {
-            throw ReplicationError(.typeMismatch, key: key, "key \(key) holds \(entry.type) here, not \(type.name)")
+        if let held = entries[key] {
+            guard held.type == type.name else {
+                throw ReplicationError(.typeMismatch, key: key, "key \(key) holds \(held.type) here, not \(type.name)")
+            }
+            // Every change it covers is here already: nothing to do (merging is idempotent).
+            if held.applied.covers(dots) { return nil }
         }
-        guard let (joined, changed) = type.merge(entry.value, value) else {
+        var entry = entries.removeValue(forKey: key)
+            ?? Entry(type: type.name, value: type.empty(), applied: CausalContext(), digest: 0)
+        guard type.mergeInPlace(&entry.value, value) else {
+            entries[key] = entry
             throw ReplicationError(.typeMismatch, key: key, "a value of key \(key) is not a \(type.name)")
         }
-        let before = entry.applied
         entry.applied.merge(dots)
-        guard changed || entry.applied != before || entries[key] == nil else { return nil }
-        entry.value = joined
+        let merged = entry.value
         store(key, entry)
-        return changed ? joined : nil
+        return merged
     }
 
+    /// Stores `entry`; its digest is brought up to date by the next ``refreshDigests()``.
     private mutating func store(_ key: String, _ entry: Entry) {
-        var entry = entry
-        let old = entries[key]?.digest ?? 0
-        entry.digest = Self.digest(entry.applied)
-        total ^= old ^ entry.digest
         entries[key] = entry
+        stale.insert(key)
+        recent.insert(key)
+    }
+
+    /// Starts a new anti-entropy period: keys changed two periods ago count as quiet again.
+    mutating func beginAntiEntropyPeriod() {
+        previous = recent
+        recent = []
+    }
+
+    /// Whether `key` changed in this period or the one before.
+    func isSettling(_ key: String) -> Bool { recent.contains(key) || previous.contains(key) }
+
+    /// Brings the digests of the keys changed since the last call, and the total, up to date
+    /// (before anti-entropy compares them).
+    mutating func refreshDigests() {
+        for key in stale {
+            guard var entry = entries[key] else { continue }
+            let digest = Self.digest(entry.applied)
+            total ^= entry.digest ^ digest
+            entry.digest = digest
+            entries[key] = entry
+        }
+        stale = []
     }
 
     /// Adds a delta to what peers (all but `except`) are to be sent.
     private mutating func enqueue(key: String, type: CRDTType, delta: any CRDT, dots: CausalContext, except: NodeID?) {
         for peer in peers where peer != except {
-            var queue = pending[peer] ?? [:]
-            if var waiting = queue[key], let (joined, _) = type.merge(waiting.delta, delta) {
-                waiting.delta = joined
-                waiting.dots.merge(dots)
+            var queue = pending.removeValue(forKey: peer) ?? [:]
+            if var waiting = queue.removeValue(forKey: key) {
+                if type.mergeInPlace(&waiting.delta, delta) { waiting.dots.merge(dots) }
                 queue[key] = waiting
             } else if queue.count < pendingLimit {
                 queue[key] = Pending(delta: delta, type: type.name, dots: dots)
             }
             pending[peer] = queue
         }
+    }
+
+    /// Puts back deltas taken for `peer` that did not reach it, merged with what came since.
+    mutating func requeue(_ items: [(key: String, pending: Pending)], for peer: NodeID, types: [String: CRDTType]) {
+        guard peers.contains(peer) else { return }
+        var queue = pending.removeValue(forKey: peer) ?? [:]
+        for (key, item) in items {
+            if var newer = queue.removeValue(forKey: key), let type = types[item.type] {
+                // The older delta first, then the newer merged into it: a join, so either order is right.
+                var older = item
+                if type.mergeInPlace(&older.delta, newer.delta) {
+                    older.dots.merge(newer.dots)
+                    newer = older
+                }
+                queue[key] = newer
+            } else {
+                queue[key] = item
+            }
+        }
+        pending[peer] = queue
     }
 
     /// Takes what `peer` is to be sent, at most `limit` keys.
@@ -121,15 +209,19 @@ struct ReplicaStore: Sendable {
 
     // MARK: Anti-entropy
 
-    /// Every key's digest.
-    var digests: [String: UInt64] { entries.mapValues(\.digest) }
+    /// Every quiet key's digest (see ``isSettling(_:)``).
+    var digests: [String: UInt64] {
+        var digests: [String: UInt64] = [:]
+        for (key, entry) in entries where !isSettling(key) { digests[key] = entry.digest }
+        return digests
+    }
 
     /// Compares a peer's digests with this store's: the keys whose values this store should send
     /// (they differ, or the peer lacks them), and the keys it wants the peer's values of.
     func compare(_ theirs: [String: UInt64]) -> (send: [String], want: [String]) {
         var send: [String] = []
         var want: [String] = []
-        for (key, digest) in theirs {
+        for (key, digest) in theirs where !isSettling(key) {
             guard let mine = entries[key] else {
                 want.append(key)
                 continue
@@ -139,7 +231,7 @@ struct ReplicaStore: Sendable {
                 want.append(key)
             }
         }
-        for key in entries.keys where theirs[key] == nil { send.append(key) }
+        for key in entries.keys where theirs[key] == nil && !isSettling(key) { send.append(key) }
         return (send, want)
     }
 

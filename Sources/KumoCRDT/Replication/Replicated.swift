@@ -5,10 +5,12 @@ public struct Replicated<Value: CRDT>: Sendable {
     /// The key.
     public let key: String
     let replicator: Replicator
+    let type: CRDTType
 
     init(key: String, replicator: Replicator) {
         self.key = key
         self.replicator = replicator
+        self.type = CRDTType(Value.self)
     }
 
     /// This node's value now.
@@ -23,8 +25,8 @@ public struct Replicated<Value: CRDT>: Sendable {
     ///   saying how many replicas acknowledged (the change stays applied here and spreads later),
     ///   or ``ReplicationError/Code/typeMismatch`` when the key holds another type.
     public func update(consistency: WriteConsistency = .local, _ change: sending (inout Mutator<Value>) -> Void) async throws {
-        guard let item = try await replicator.update(key, as: Value.self, change) else { return }
-        guard consistency.level != .local else { return }
+        let (_, item) = try await replicator.update(key, as: type, encode: consistency.level != .local, change)
+        guard let item else { return }
         let peers = await replicator.peers
         let replicas = peers.count + 1
         try await replicator.replicate(
@@ -36,7 +38,7 @@ public struct Replicated<Value: CRDT>: Sendable {
     ///   saying how many answered.
     public func read(consistency: ReadConsistency = .local) async throws -> Value {
         guard consistency.level != .local else { return await value }
-        await replicator.register(CRDTType(Value.self))
+        await replicator.register(type)
         let peers = await replicator.peers
         let replicas = peers.count + 1
         let items = try await replicator.gather(

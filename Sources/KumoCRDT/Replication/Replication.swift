@@ -68,6 +68,12 @@ public struct Replication: ClusterPlugin {
         await replicator?.stop()
     }
 
+    /// The nodes `system` replicates to now (not itself).
+    public static func peers(of system: ClusterSystem) async -> [NodeID] {
+        guard let replicator = replicator(of: system) else { return [] }
+        return await replicator.peers.sorted()
+    }
+
     static let running = Mutex<[ObjectIdentifier: Replicator]>([:])
 
     static func replicator(of system: ClusterSystem) -> Replicator? {

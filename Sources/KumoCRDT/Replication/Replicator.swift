@@ -32,7 +32,11 @@ actor Replicator {
     }
 
     var replica: ReplicaID { store.replica }
-    var total: UInt64 { store.total }
+    /// The XOR of the digests, brought up to date.
+    func currentTotal() -> UInt64 {
+        store.refreshDigests()
+        return store.total
+    }
 
     // MARK: Local use
 
@@ -41,26 +45,39 @@ actor Replicator {
         if types[type.name] == nil { types[type.name] = type }
     }
 
+    /// Whether any task follows the changes of `key`.
+    private func hasSubscribers(_ key: String) -> Bool { subscribers[key]?.isEmpty == false }
+
     func value(_ key: String) -> (any CRDT)? { store.value(key) }
 
     func typeName(of key: String) -> String? { store.type(of: key) }
 
-    /// Changes `key` with `change`; returns the delta item to send at stronger consistency, or
-    /// `nil` when the change changed nothing.
-    func update<Value: CRDT>(_ key: String, as type: Value.Type, _ change: sending (inout Mutator<Value>) -> Void) throws -> DeltaItem? {
-        let crdt = CRDTType(type)
+    /// Changes `key` with `change`. Returns the delta as an item to send at a stronger
+    /// consistency when `encode`, and whether anything changed.
+    func update<Value: CRDT>(
+        _ key: String, as crdt: CRDTType, encode: Bool, _ change: sending (inout Mutator<Value>) -> Void
+    ) throws -> (changed: Bool, item: DeltaItem?) {
         register(crdt)
         if let held = store.type(of: key), held != crdt.name {
             throw ReplicationError(.typeMismatch, key: key, "key \(key) holds \(held) here, not \(crdt.name)")
         }
-        let current = store.value(key) as? Value ?? Value()
-        var mutator = Mutator(value: current, replica: store.replica, now: Self.wallMillis())
+        // Taken out of the store, so the change mutates the value in place.
+        var mutator = Mutator(value: Value(), replica: store.replica, now: Self.wallMillis())
+        var taken = false
+        if let held = store.take(key) {
+            taken = true
+            mutator = Mutator(value: held as? Value ?? Value(), replica: store.replica, now: mutator.now)
+        }
         change(&mutator)
-        guard mutator.delta != Value() else { return nil }
+        guard mutator.delta != Value() else {
+            if taken { store.restore(key, mutator.value) }
+            return (false, nil)
+        }
         let dot = store.applyLocal(key: key, type: crdt, value: mutator.value, delta: mutator.delta)
         notify(key, mutator.value)
+        guard encode else { return (true, nil) }
         do {
-            return DeltaItem(key: key, type: crdt.name, bytes: try encodeCRDT(mutator.delta), dots: CausalContext(dots: [dot]))
+            return (true, DeltaItem(key: key, type: crdt.name, bytes: try encodeCRDT(mutator.delta), dots: CausalContext(dots: [dot])))
         } catch {
             throw ReplicationError(.malformed, key: key, "the delta does not encode: \(error)")
         }
@@ -89,7 +106,7 @@ actor Replicator {
     }
 
     private func notify(_ key: String, _ value: any CRDT) {
-        guard let continuations = subscribers[key] else { return }
+        guard let continuations = subscribers[key], !continuations.isEmpty else { return }
         for continuation in continuations.values { continuation.yield(value) }
     }
 
@@ -156,6 +173,7 @@ actor Replicator {
     }
 
     func answer(_ page: DigestPage) -> DigestAnswer {
+        store.refreshDigests()
         let (send, want) = store.compare(page.digests)
         var states: [StateItem] = []
         var bytes = 0
@@ -169,11 +187,49 @@ actor Replicator {
 
     // MARK: Peers and schedules
 
+    /// The other replicas (reachable or not).
     var peers: Set<NodeID> { store.peers }
 
-    func addPeer(_ node: NodeID) { store.addPeer(node) }
+    /// The other replicas that can be reached now.
+    var reachablePeers: Set<NodeID> { store.reachablePeers }
+
+    /// Adds `node` as a replica; a new one is sent every value at once, since the deltas it
+    /// missed will never come.
+    func addPeer(_ node: NodeID) {
+        guard store.addPeer(node) else { return }
+        tasks.append(Task { [weak self] in await self?.sendEverything(to: node) })
+    }
+
+    /// Sends `node` every value, in messages of bounded size.
+    func sendEverything(to node: NodeID) async {
+        guard let agent = try? agent(on: node) else { return }
+        let system = self.system
+        var states: [StateItem] = []
+        var bytes = 0
+        for key in store.keys {
+            guard let item = try? stateItem(key) else { continue }
+            states.append(item)
+            bytes += item.bytes.count + key.utf8.count
+            if bytes >= settings.maxMessageBytes || states.count >= settings.maxKeysPerMessage {
+                let batch = states
+                states = []
+                bytes = 0
+                guard (try? await system.withCallTimeout(.seconds(30)) { try await agent.deliverStates(batch) }) != nil else { return }
+            }
+        }
+        if !states.isEmpty {
+            let batch = states
+            _ = try? await system.withCallTimeout(.seconds(30)) { try await agent.deliverStates(batch) }
+        }
+    }
 
     func removePeer(_ node: NodeID) { store.removePeer(node) }
+
+    func peerUnreachable(_ node: NodeID) { store.peerUnreachable(node) }
+
+    private func requeue(_ items: [(key: String, pending: ReplicaStore.Pending)], for peer: NodeID) {
+        store.requeue(items, for: peer, types: types)
+    }
 
     func start() async {
         let events = await system.membershipEvents()
@@ -182,10 +238,12 @@ actor Replicator {
                 guard let self else { return }
                 let member = event.member
                 guard member.node != self.system.node else { continue }
-                if !member.status.isTerminal, member.reachability == .reachable {
+                if member.status.isTerminal {
+                    await self.removePeer(member.node)
+                } else if member.reachability == .reachable {
                     await self.addPeer(member.node)
                 } else {
-                    await self.removePeer(member.node)
+                    await self.peerUnreachable(member.node)
                 }
             }
         })
@@ -219,45 +277,59 @@ actor Replicator {
         try ReplicatorAgent.resolve(id: .named(ReplicatorAgent.actorName, on: node), using: system)
     }
 
-    /// Sends every peer the deltas it has not been sent, in messages of bounded size.
+    /// Sends every reachable peer the deltas it has not been sent, in messages of bounded size;
+    /// a message that does not arrive is sent again in the next round.
     func gossipRound() async {
-        var sends: [(NodeID, DeltaBatch)] = []
-        for peer in store.peers {
+        var sends: [(NodeID, DeltaBatch, [(key: String, pending: ReplicaStore.Pending)])] = []
+        for peer in store.reachablePeers {
             while true {
                 let taken = store.takePending(for: peer, limit: settings.maxKeysPerMessage)
                 guard !taken.isEmpty else { break }
                 var items: [DeltaItem] = []
+                var sources: [(key: String, pending: ReplicaStore.Pending)] = []
                 var bytes = 0
                 for (key, pending) in taken {
                     guard let encoded = try? encodeCRDT(pending.delta) else { continue }
                     bytes += encoded.count + key.utf8.count
                     items.append(DeltaItem(key: key, type: pending.type, bytes: encoded, dots: pending.dots))
+                    sources.append((key, pending))
                     if bytes >= settings.maxMessageBytes {
-                        sends.append((peer, DeltaBatch(items: items)))
+                        sends.append((peer, DeltaBatch(items: items), sources))
                         items = []
+                        sources = []
                         bytes = 0
                     }
                 }
-                if !items.isEmpty { sends.append((peer, DeltaBatch(items: items))) }
+                if !items.isEmpty { sends.append((peer, DeltaBatch(items: items), sources)) }
             }
         }
         guard !sends.isEmpty else { return }
         let system = self.system
-        let timeout = settings.gossipInterval * 20
-        await withTaskGroup(of: Void.self) { group in
-            for (peer, batch) in sends {
+        let timeout = max(settings.gossipInterval * 20, .seconds(2))
+        let failed = await withTaskGroup(of: Int?.self) { group in
+            for (index, (peer, batch, _)) in sends.enumerated() {
                 guard let agent = try? agent(on: peer) else { continue }
                 group.addTask {
-                    // A lost batch is repaired by anti-entropy.
-                    _ = try? await system.withCallTimeout(timeout) { try await agent.deliver(batch) }
+                    do {
+                        _ = try await system.withCallTimeout(timeout) { try await agent.deliver(batch) }
+                        return nil
+                    } catch {
+                        return index
+                    }
                 }
             }
+            var failed: [Int] = []
+            for await index in group { if let index { failed.append(index) } }
+            return failed
         }
+        for index in failed { requeue(sends[index].2, for: sends[index].0) }
     }
 
     /// Compares this node's replicas with one random peer's and repairs both.
     func antiEntropyRound() async {
-        guard let peer = store.peers.randomElement(), let agent = try? agent(on: peer) else { return }
+        store.beginAntiEntropyPeriod()
+        store.refreshDigests()
+        guard let peer = store.reachablePeers.randomElement(), let agent = try? agent(on: peer) else { return }
         let system = self.system
         do {
             let theirs = try await system.withCallTimeout(settings.antiEntropyInterval) { try await agent.total() }

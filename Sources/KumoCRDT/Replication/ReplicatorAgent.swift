@@ -52,7 +52,7 @@ distributed actor ReplicatorAgent {
 
     /// The XOR of this node's digests: equal totals mean nothing to repair.
     distributed func total() async -> UInt64 {
-        await replicator.total
+        await replicator.currentTotal()
     }
 
     /// Anti-entropy: compares a peer's digests with this node's.

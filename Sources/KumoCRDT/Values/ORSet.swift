@@ -1,10 +1,15 @@
 /// A set where an add wins over a concurrent remove (observed-remove): a remove takes away only
 /// the adds it has seen.
+///
+/// Merging a delta costs in proportion to the delta, not to the set: an index from each add to its
+/// element finds what a delta's removes take away.
 public struct ORSet<Element: Hashable & Codable & Sendable>: CRDT, CustomStringConvertible {
     /// For each element, the adds of it not yet removed.
     public private(set) var entries: [Element: Set<Dot>] = [:]
     /// The changes seen (adds, and the adds that removes took away).
     public private(set) var context = CausalContext()
+    /// Which element each add in `entries` belongs to.
+    private var owners: [Dot: Element] = [:]
 
     public init() {}
 
@@ -21,10 +26,13 @@ public struct ORSet<Element: Hashable & Codable & Sendable>: CRDT, CustomStringC
     @discardableResult
     public mutating func insert(_ element: Element, at replica: ReplicaID) -> ORSet {
         let replaced = entries[element] ?? []
+        for dot in replaced { owners[dot] = nil }
         let dot = context.next(for: replica)
         entries[element] = [dot]
+        owners[dot] = element
         var delta = ORSet()
         delta.entries[element] = [dot]
+        delta.owners[dot] = element
         delta.context = CausalContext(dots: replaced)
         delta.context.insert(dot)
         return delta
@@ -34,7 +42,9 @@ public struct ORSet<Element: Hashable & Codable & Sendable>: CRDT, CustomStringC
     @discardableResult
     public mutating func remove(_ element: Element) -> ORSet {
         var delta = ORSet()
-        delta.context = CausalContext(dots: entries.removeValue(forKey: element) ?? [])
+        let removed = entries.removeValue(forKey: element) ?? []
+        for dot in removed { owners[dot] = nil }
+        delta.context = CausalContext(dots: removed)
         return delta
     }
 
@@ -44,17 +54,58 @@ public struct ORSet<Element: Hashable & Codable & Sendable>: CRDT, CustomStringC
         var delta = ORSet()
         delta.context = CausalContext(dots: entries.values.joined())
         entries = [:]
+        owners = [:]
         return delta
     }
 
     public mutating func merge(_ other: ORSet) {
-        var joined: [Element: Set<Dot>] = [:]
-        for element in Set(entries.keys).union(other.entries.keys) {
-            let dots = joinDots(entries[element] ?? [], context, other.entries[element] ?? [], other.context)
-            if !dots.isEmpty { joined[element] = dots }
+        // The elements `other` has: joined one by one.
+        for (element, theirs) in other.entries {
+            let mine = entries[element] ?? []
+            let dots = joinDots(mine, context, theirs, other.context)
+            setDots(dots, of: element, replacing: mine)
         }
-        entries = joined
+        // The elements only this side has lose the adds `other` has seen (it removed them):
+        // found through the index when `other`'s context is the smaller, else by a scan.
+        if other.context.size < UInt64(owners.count) {
+            for dot in other.context.dots {
+                guard let element = owners[dot], other.entries[element] == nil, let mine = entries[element] else { continue }
+                setDots(mine.subtracting([dot]), of: element, replacing: mine)
+            }
+        } else {
+            for (element, mine) in entries where other.entries[element] == nil {
+                let kept = mine.filter { !other.context.contains($0) }
+                if kept.count != mine.count { setDots(kept, of: element, replacing: mine) }
+            }
+        }
         context.merge(other.context)
+    }
+
+    private mutating func setDots(_ dots: Set<Dot>, of element: Element, replacing old: Set<Dot>) {
+        for dot in old where !dots.contains(dot) { owners[dot] = nil }
+        for dot in dots { owners[dot] = element }
+        entries[element] = dots.isEmpty ? nil : dots
+    }
+
+    public static func == (lhs: ORSet, rhs: ORSet) -> Bool {
+        lhs.entries == rhs.entries && lhs.context == rhs.context
+    }
+
+    private enum CodingKeys: String, CodingKey { case entries, context }
+
+    public init(from decoder: any Decoder) throws {
+        let container = try decoder.container(keyedBy: CodingKeys.self)
+        entries = try container.decode([Element: Set<Dot>].self, forKey: .entries)
+        context = try container.decode(CausalContext.self, forKey: .context)
+        for (element, dots) in entries {
+            for dot in dots { owners[dot] = element }
+        }
+    }
+
+    public func encode(to encoder: any Encoder) throws {
+        var container = encoder.container(keyedBy: CodingKeys.self)
+        try container.encode(entries, forKey: .entries)
+        try container.encode(context, forKey: .context)
     }
 
     public var description: String { "ORSet(\(entries.count) elements)" }
