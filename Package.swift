@@ -116,7 +116,7 @@ let package = Package(
         // product.
         .target(
             name: "KumoExamples",
-            dependencies: ["Kumo", "KumoJobs"],
+            dependencies: ["Kumo", "KumoJobs", "KumoCRDT"],
             swiftSettings: swiftSettings
         ),
         .executableTarget(
@@ -124,6 +124,7 @@ let package = Package(
             dependencies: [
                 "Kumo",
                 "KumoJobs",
+                "KumoCRDT",
                 "KumoNode",
                 "KumoTestKit",
                 "KumoExamples",

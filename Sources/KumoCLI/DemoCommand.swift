@@ -1,6 +1,7 @@
 import Foundation
 import ArgumentParser
 import Kumo
+import KumoCRDT
 import KumoExamples
 import KumoJobs
 import KumoTestKit
@@ -44,11 +45,15 @@ struct DemoCommand: AsyncParsableCommand {
         logger.logLevel = Logger.Level(rawValue: logLevel) ?? .error
         settings.logger = logger
         settings.plugins.install(exampleJobs())
+        settings.plugins.install(Replication())
+        let faults = FaultInjector()
+        settings.faults = faults
         let system = try await ClusterSystem(settings: settings)
         say("started conductor (this process) on \(system.node.address)")
 
         var greeters: [String: Greeter] = [:]
         var recorders: [String: Recorder] = [:]
+        var visitors: [String: Visitor] = [:]
         for (name, child) in children.sorted(by: { $0.key < $1.key }) {
             guard let address = child.readyLine.split(separator: " ").first(where: { $0.hasPrefix("address=") })
                 .flatMap({ NodeAddress(parsing: $0.dropFirst("address=".count)) })
@@ -58,6 +63,7 @@ struct DemoCommand: AsyncParsableCommand {
             say("connected to \(name) at \(peer) — handshake with HMAC challenge–response in \(format(clock.now - start))")
             greeters[name] = try Greeter.resolve(id: .named("greeter", on: peer), using: system)
             recorders[name] = try Recorder.resolve(id: .named("recorder", on: peer), using: system)
+            visitors[name] = try Visitor.resolve(id: .named("visitor", on: peer), using: system)
         }
         guard let alpha = greeters["alpha"], let beta = greeters["beta"], let alphaRecorder = recorders["alpha"],
               let betaRecorder = recorders["beta"]
@@ -140,6 +146,9 @@ struct DemoCommand: AsyncParsableCommand {
             say("rendered \(checksums.count) tiles over 3 nodes (at most 8 at once on each) in \(format(clock.now - fanoutStart)); in order: \(checksums.last == expected)")
         }
 
+        section("Replicated state: three nodes change one counter and one cart, with no lock and no leader")
+        try await showReplication(system: system, faults: faults, visitors: visitors, clock: clock)
+
         section("A node dies: calls to it fail fast, and the cluster marks it down")
         let betaNode = beta.id.node
         let watch = await system.watch(node: betaNode)
@@ -176,6 +185,51 @@ struct DemoCommand: AsyncParsableCommand {
         let status = await children["alpha"]?.waitForExit(timeout: .seconds(10))
         say("alpha got SIGTERM and exited with status \(status.map(String.init) ?? "?")")
         say("demo finished")
+    }
+}
+
+/// Every node counts visits and fills a cart at once; they converge. Then this node is cut off,
+/// both sides go on changing, and after the heal they converge again.
+private func showReplication(
+    system: ClusterSystem, faults: FaultInjector, visitors: [String: Visitor], clock: ContinuousClock
+) async throws {
+    let visits = try system.replicated(PNCounter.self, key: Visitor.visitsKey)
+    let cart = try system.replicated(ORMap<String, PNCounter>.self, key: Visitor.cartKey)
+    let others = visitors.sorted { $0.key < $1.key }
+    let start = clock.now
+    try await withThrowingTaskGroup(of: Void.self) { group in
+        for (_, visitor) in others { group.addTask { try await visitor.visit(times: 1000) } }
+        group.addTask { for _ in 0..<1000 { try await visits.update { $0.increment() } } }
+        try await group.waitForAll()
+    }
+    try await others[0].value.addToCart("apples", count: 2)
+    try await others[1].value.addToCart("pears", count: 3)
+    try await cart.update { $0.update("apples") { $0.increment() } }
+    let converged = try await waitForAgreement(system: system, visitors: others.map(\.value), clock: clock)
+    say("3,000 increments (1,000 on each node) and three cart changes; every node sees \(converged) after \(format(clock.now - start))")
+
+    // This node hears nothing from the others for a while; alpha counts visits meanwhile.
+    try await others[0].value.visit(times: 25, after: 100)
+    faults.partition([system.node.address], from: others.map { $0.value.id.node.address })
+    try await visits.update { $0.increment(by: 50) }
+    try await Task.sleep(for: .milliseconds(800))
+    let mine = try await VisitorView(on: system)
+    say("cut off from alpha and beta for 0.8 s: this node counted 50 visits and sees \(mine.visits); alpha counted 25 meanwhile, which it cannot hear")
+    faults.heal()
+    let healed = clock.now
+    let after = try await waitForAgreement(system: system, visitors: others.map(\.value), clock: clock)
+    say("healed: every node sees \(after) after \(format(clock.now - healed))")
+}
+
+/// Waits until this node and every visitor's node see the same state; returns it.
+private func waitForAgreement(system: ClusterSystem, visitors: [Visitor], clock: ContinuousClock) async throws -> VisitorView {
+    let end = clock.now + .seconds(20)
+    while true {
+        let mine = try await VisitorView(on: system)
+        var agreed = true
+        for visitor in visitors where agreed { agreed = try await visitor.view() == mine }
+        if agreed || clock.now > end { return mine }
+        try await Task.sleep(for: .milliseconds(10))
     }
 }
 

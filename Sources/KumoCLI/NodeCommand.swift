@@ -1,5 +1,6 @@
 import ArgumentParser
 import Kumo
+import KumoCRDT
 import KumoExamples
 import KumoJobs
 import KumoNode
@@ -11,8 +12,8 @@ struct NodeCommand: NodeProgram {
         abstract: "Run a cluster node until SIGINT or SIGTERM.",
         discussion: """
             The node hosts the example actors `greeter` (Greeter) and `recorder` (Recorder) under \
-            those well-known names, lets other nodes spawn both, and runs the example job \
-            `renderTile`. Once it listens it prints one \
+            those well-known names, lets other nodes spawn both, runs the example job \
+            `renderTile`, and replicates state (the demo's `visitor`). Once it listens it prints one \
             line: `kumo node ready: name=NAME address=HOST:PORT incarnation=HEX`. SIGINT and SIGTERM \
             make it leave the cluster and exit with status 0; a node the cluster declares down \
             exits with status 2.
@@ -25,6 +26,7 @@ struct NodeCommand: NodeProgram {
     func clusterSettings() throws -> ClusterSettings {
         var settings = try options.settings(defaultName: "node")
         settings.plugins.install(exampleJobs())
+        settings.plugins.install(Replication())
         return settings
     }
 
@@ -34,6 +36,7 @@ struct NodeCommand: NodeProgram {
         return [
             try system.withActorName("greeter") { Greeter(actorSystem: system) },
             try system.withActorName("recorder") { Recorder(actorSystem: system) },
+            try system.withActorName("visitor") { Visitor(actorSystem: system) },
         ]
     }
 }
