@@ -1,3 +1,4 @@
+import Foundation
 import Kumo
 import KumoTestKit
 import Testing
@@ -157,6 +158,63 @@ extension ClusterTimingTests {
                 let wrong = try cluster.nodes[1].replicated(ORSet<Int>.self, key: "typed")
                 await #expect(throws: ReplicationError.self) { try await wrong.update { $0.insert(1) } }
             }
+        }
+    }
+}
+
+extension ClusterTimingTests {
+    @Suite("Replicated state on disk", .serialized, .timeLimit(.minutes(1)))
+    struct DurableReplicationTests {
+        @Test("a node restarted with its data directory resumes with its state and catches up")
+        func restart() async throws {
+            let directory = FileManager.default.temporaryDirectory
+                .appendingPathComponent("kumo-crdt-\(UInt64.random(in: 1...UInt64.max))").path
+            defer { try? FileManager.default.removeItem(atPath: directory) }
+            func settings(_ name: String, seed: ClusterSystem?) -> ClusterSettings {
+                var settings = ClusterSettings(name: name, secret: "durable")
+                settings.port = 0
+                settings.logger.logLevel = .critical
+                settings.membership = TestCluster.testMembership()
+                if let seed { settings.seeds = [seed.node.address] }
+                settings.plugins.install(Replication(
+                    gossipInterval: .milliseconds(50), antiEntropyInterval: .milliseconds(300),
+                    dataDirectory: name == "seed" ? nil : directory, snapshotInterval: .milliseconds(200)))
+                return settings
+            }
+            let seed = try await ClusterSystem(settings: settings("seed", seed: nil))
+            do {
+                var durable = try await ClusterSystem(settings: settings("durable", seed: seed))
+                let counter = try durable.replicated(PNCounter.self, key: "kept")
+                let names = try durable.replicated(ORSet<String>.self, key: "names")
+                try await counter.update { $0.increment(by: 5) }
+                try await names.update { $0.insert("ada"); $0.insert("grace") }
+                try await seed.replicated(PNCounter.self, key: "kept").update { $0.increment(by: 3) }
+                try await eventually("the durable node has both nodes' changes") { await counter.value.value == 8 }
+                // Some changes go to disk as deltas, some in a snapshot.
+                try await Task.sleep(for: .milliseconds(300))
+                try await names.update { $0.remove("grace") }
+                await durable.shutdown()
+
+                // While it is away, the cluster goes on.
+                try await seed.replicated(PNCounter.self, key: "kept").update { $0.increment(by: 2) }
+
+                // Alone, it has what it had: from the disk only.
+                let alone = try await ClusterSystem(settings: settings("durable", seed: nil))
+                #expect(await alone.members().count == 1)
+                #expect(try await alone.replicated(PNCounter.self, key: "kept").value.value == 8)
+                #expect(try await alone.replicated(ORSet<String>.self, key: "names").value.elements == ["ada"])
+                await alone.shutdown()
+
+                durable = try await ClusterSystem(settings: settings("durable", seed: seed))
+                let restarted = try durable.replicated(PNCounter.self, key: "kept")
+                #expect(await restarted.value.value >= 8)
+                try await eventually("it catches up with the change made while it was away") { await restarted.value.value == 10 }
+                await durable.shutdown()
+            } catch {
+                await seed.shutdown()
+                throw error
+            }
+            await seed.shutdown()
         }
     }
 }

@@ -26,14 +26,24 @@ public struct Replication: ClusterPlugin {
     public var maxMessageBytes: Int
     /// The most keys in one gossip message.
     public var maxKeysPerMessage: Int
+    /// Where the node keeps its replicas on disk (an embedded SQLite database); `nil` keeps them
+    /// in memory only. With a directory, every change is on disk before it is acknowledged (an
+    /// update returns, a peer's delivery is answered), and a node started with the same directory
+    /// resumes with what it had, then catches up with the others.
+    public var dataDirectory: String?
+    /// How often the values of changed keys are written whole, so the changes before them can go.
+    public var snapshotInterval: Duration
     let types: [CRDTType]
 
     /// Replication, knowing the CRDT types of `types` from the start (a key's handle makes its
     /// type known too; a delta of a type the node does not know is refused, naming it).
     public init(
         types: [any CRDT.Type] = [], gossipInterval: Duration = .milliseconds(100),
-        antiEntropyInterval: Duration = .seconds(1), maxMessageBytes: Int = 256 << 10, maxKeysPerMessage: Int = 4096
+        antiEntropyInterval: Duration = .seconds(1), maxMessageBytes: Int = 256 << 10, maxKeysPerMessage: Int = 4096,
+        dataDirectory: String? = nil, snapshotInterval: Duration = .seconds(5)
     ) {
+        self.dataDirectory = dataDirectory
+        self.snapshotInterval = snapshotInterval
         self.types = Self.builtIn + types.map { Self.crdtType($0) }
         self.gossipInterval = gossipInterval
         self.antiEntropyInterval = antiEntropyInterval
@@ -55,7 +65,9 @@ public struct Replication: ClusterPlugin {
     ]
 
     public func start(_ system: ClusterSystem) async throws {
-        let replicator = Replicator(system: system, settings: self)
+        let storage = try dataDirectory.map { try ReplicaStorage(directory: $0) }
+        let replicator = Replicator(system: system, settings: self, storage: storage)
+        try await replicator.load()
         try system.hostSystemActor(named: ReplicatorAgent.actorName) {
             ReplicatorAgent(replicator: replicator, actorSystem: system)
         }

@@ -18,8 +18,18 @@ actor Replicator {
     private var subscribers: [String: [UInt64: AsyncStream<any CRDT>.Continuation]] = [:]
     private var nextSubscriber: UInt64 = 0
     private var tasks: [Task<Void, Never>] = []
+    let storage: ReplicaStorage?
+    /// Changes not yet on disk, and the callers waiting for them.
+    private var unwritten: [ReplicaStorage.Record] = []
+    private var unwrittenWaiters: [CheckedContinuation<Void, any Error>] = []
+    private var writing = false
+    /// Keys changed since the last snapshot.
+    private var changedSinceSnapshot: Set<String> = []
+    /// Stored changes of types not known yet, applied when a handle makes the type known.
+    private var dormant: [String: [ReplicaStorage.Record]] = [:]
 
-    init(system: ClusterSystem, settings: Replication) {
+    init(system: ClusterSystem, settings: Replication, storage: ReplicaStorage? = nil) {
+        self.storage = storage
         self.system = system
         self.settings = settings
         var logger = system.logger
@@ -42,7 +52,105 @@ actor Replicator {
 
     /// Makes `type` known here (the handle of a key does this).
     func register(_ type: CRDTType) {
-        if types[type.name] == nil { types[type.name] = type }
+        guard types[type.name] == nil else { return }
+        types[type.name] = type
+        for record in dormant.removeValue(forKey: type.name) ?? [] { restore(record) }
+    }
+
+    // MARK: Storage
+
+    /// Loads what the data directory holds (before the node joins in).
+    func load() throws {
+        guard let storage else { return }
+        let records = try storage.load()
+        for record in records { restore(record) }
+        if !records.isEmpty {
+            logger.info("loaded replicas", metadata: ["records": "\(records.count)", "keys": "\(store.keys.count)", "path": "\(storage.path)"])
+        }
+    }
+
+    private func restore(_ record: ReplicaStorage.Record) {
+        guard types[record.type] != nil else {
+            dormant[record.type, default: []].append(record)
+            return
+        }
+        do {
+            let context = try BinaryDecoder().decode(CausalContext.self, from: ByteBuffer(bytes: record.context))
+            switch record.kind {
+            case .delta:
+                try receiveDelta(DeltaItem(key: record.key, type: record.type, bytes: record.bytes, dots: context))
+            case .state:
+                _ = receiveState(StateItem(key: record.key, type: record.type, bytes: record.bytes, applied: context))
+            }
+        } catch {
+            logger.error("a stored change does not load", metadata: ["key": "\(record.key)", "error": "\(error)"])
+        }
+    }
+
+    /// Waits until `records` are on disk (at once without a data directory). Records of
+    /// concurrent callers go in one transaction.
+    func persist(_ records: [ReplicaStorage.Record]) async throws {
+        guard storage != nil, !records.isEmpty else { return }
+        unwritten += records
+        for record in records { changedSinceSnapshot.insert(record.key) }
+        try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Void, any Error>) in
+            unwrittenWaiters.append(continuation)
+            if !writing {
+                writing = true
+                Task { await self.writeUnwritten() }
+            }
+        }
+    }
+
+    private func writeUnwritten() async {
+        while let storage, !unwritten.isEmpty {
+            let batch = unwritten
+            let waiters = unwrittenWaiters
+            unwritten = []
+            unwrittenWaiters = []
+            do {
+                try await storage.append(batch)
+                for waiter in waiters { waiter.resume() }
+            } catch {
+                logger.error("replicas could not be written", metadata: ["error": "\(error)"])
+                for waiter in waiters { waiter.resume(throwing: error) }
+            }
+        }
+        writing = false
+    }
+
+    /// Writes the values of the keys changed since the last snapshot whole, and drops the
+    /// changes they cover.
+    func snapshot() async {
+        guard let storage, !changedSinceSnapshot.isEmpty else { return }
+        do {
+            let upTo = try await storage.lastDelta()
+            let keys = changedSinceSnapshot
+            changedSinceSnapshot = []
+            var states: [ReplicaStorage.Record] = []
+            for key in keys {
+                guard let item = try stateItem(key) else { continue }
+                states.append(ReplicaStorage.Record(
+                    kind: .state, key: key, type: item.type, bytes: item.bytes, context: try encodeContext(item.applied)))
+            }
+            try await storage.snapshot(states, coveringDeltasUpTo: upTo)
+        } catch {
+            logger.error("snapshot failed", metadata: ["error": "\(error)"])
+        }
+    }
+
+    private func encodeContext(_ context: CausalContext) throws -> [UInt8] {
+        Array(try BinaryEncoder().encode(context).readableBytesView)
+    }
+
+    private func record(_ item: DeltaItem) -> ReplicaStorage.Record? {
+        guard let context = try? encodeContext(item.dots) else { return nil }
+        return ReplicaStorage.Record(kind: .delta, key: item.key, type: item.type, bytes: item.bytes, context: context)
+    }
+
+    private func record(_ item: StateItem) -> ReplicaStorage.Record? {
+        guard let context = try? encodeContext(item.applied) else { return nil }
+        return ReplicaStorage.Record(kind: .state, key: item.key, type: item.type, bytes: item.bytes, context: context)
     }
 
     /// Whether any task follows the changes of `key`.
@@ -56,7 +164,7 @@ actor Replicator {
     /// consistency when `encode`, and whether anything changed.
     func update<Value: CRDT>(
         _ key: String, as crdt: CRDTType, encode: Bool, _ change: sending (inout Mutator<Value>) -> Void
-    ) throws -> (changed: Bool, item: DeltaItem?) {
+    ) async throws -> (changed: Bool, item: DeltaItem?) {
         register(crdt)
         if let held = store.type(of: key), held != crdt.name {
             throw ReplicationError(.typeMismatch, key: key, "key \(key) holds \(held) here, not \(crdt.name)")
@@ -75,17 +183,20 @@ actor Replicator {
         }
         let dot = store.applyLocal(key: key, type: crdt, value: mutator.value, delta: mutator.delta)
         notify(key, mutator.value)
-        guard encode else { return (true, nil) }
+        guard encode || storage != nil else { return (true, nil) }
+        let item: DeltaItem
         do {
-            return (true, DeltaItem(key: key, type: crdt.name, bytes: try encodeCRDT(mutator.delta), dots: CausalContext(dots: [dot])))
+            item = DeltaItem(key: key, type: crdt.name, bytes: try encodeCRDT(mutator.delta), dots: CausalContext(dots: [dot]))
         } catch {
             throw ReplicationError(.malformed, key: key, "the delta does not encode: \(error)")
         }
+        if storage != nil, let record = record(item) { try await persist([record]) }
+        return (true, encode ? item : nil)
     }
 
     /// Merges `state` (gathered by a read) into this node's value; returns the merged value.
-    func mergeRead<Value: CRDT>(_ items: [StateItem], key: String, as type: Value.Type) -> Value {
-        for item in items { _ = receiveState(item) }
+    func mergeRead<Value: CRDT>(_ items: [StateItem], key: String, as type: Value.Type) async -> Value {
+        _ = await receive(items)
         return store.value(key) as? Value ?? Value()
     }
 
@@ -112,14 +223,21 @@ actor Replicator {
 
     // MARK: From peers
 
-    func receive(_ batch: DeltaBatch, from peer: NodeID?) -> Rejections {
+    func receive(_ batch: DeltaBatch, from peer: NodeID?) async -> Rejections {
         var errors: [ReplicationError] = []
+        var records: [ReplicaStorage.Record] = []
         for item in batch.items {
             do {
-                try receiveDelta(item)
+                if try receiveDelta(item), storage != nil, let record = record(item) { records.append(record) }
             } catch {
                 errors.append(error)
             }
+        }
+        // Answered only once on disk: the sender may count on it.
+        do {
+            try await persist(records)
+        } catch {
+            errors.append(ReplicationError(.malformed, key: "-", "the deltas could not be stored: \(error)"))
         }
         if !errors.isEmpty {
             logger.warning("rejected deltas", metadata: ["from": "\(peer.map { "\($0)" } ?? "?")", "errors": "\(errors)"])
@@ -127,20 +245,34 @@ actor Replicator {
         return Rejections(errors: errors)
     }
 
-    func receiveWrite(_ item: DeltaItem, from peer: NodeID?) throws -> Bool {
-        try receiveDelta(item)
+    func receiveWrite(_ item: DeltaItem, from peer: NodeID?) async throws -> Bool {
+        if try receiveDelta(item), storage != nil, let record = record(item) { try await persist([record]) }
         return true
     }
 
-    private func receiveDelta(_ item: DeltaItem) throws(ReplicationError) {
+    /// Applies a delta; `true` when it changed the value.
+    @discardableResult
+    private func receiveDelta(_ item: DeltaItem) throws(ReplicationError) -> Bool {
         let (type, decoded) = try decode(item.key, item.type, item.bytes)
-        if let changed = try store.receive(item, decoded: decoded, type: type) { notify(item.key, changed) }
+        guard let changed = try store.receive(item, decoded: decoded, type: type) else { return false }
+        notify(item.key, changed)
+        return true
     }
 
-    func receive(_ states: [StateItem]) -> Rejections {
+    func receive(_ states: [StateItem]) async -> Rejections {
         var errors: [ReplicationError] = []
+        var records: [ReplicaStorage.Record] = []
         for state in states {
-            if let error = receiveState(state) { errors.append(error) }
+            if let error = receiveState(state) {
+                errors.append(error)
+            } else if storage != nil, let record = record(state) {
+                records.append(record)
+            }
+        }
+        do {
+            try await persist(records)
+        } catch {
+            errors.append(ReplicationError(.malformed, key: "-", "the values could not be stored: \(error)"))
         }
         return Rejections(errors: errors)
     }
@@ -255,6 +387,16 @@ actor Replicator {
                 await self.gossipRound()
             }
         })
+        if storage != nil {
+            let interval = settings.snapshotInterval
+            tasks.append(Task { [weak self] in
+                while !Task.isCancelled {
+                    try? await Task.sleep(for: interval)
+                    guard let self else { return }
+                    await self.snapshot()
+                }
+            })
+        }
         let antiEntropy = settings.antiEntropyInterval
         tasks.append(Task { [weak self] in
             while !Task.isCancelled {
@@ -265,8 +407,9 @@ actor Replicator {
         })
     }
 
-    func stop() {
+    func stop() async {
         for task in tasks { task.cancel() }
+        await snapshot()
         for continuations in subscribers.values {
             for continuation in continuations.values { continuation.finish() }
         }
@@ -337,7 +480,7 @@ actor Replicator {
             let answer = try await system.withCallTimeout(settings.antiEntropyInterval * 5) {
                 try await agent.exchange(DigestPage(digests: self.store.digests))
             }
-            _ = receive(answer.states)
+            _ = await receive(answer.states)
             var states: [StateItem] = []
             var bytes = 0
             for key in answer.wanted {
