@@ -18,6 +18,11 @@ distributed actor CRDTBenchAgent {
         try await crdtValues(on: actorSystem)
     }
 
+    /// How many keys this node holds.
+    distributed func keyCount() async -> Int {
+        await Replication.keyCount(of: actorSystem)
+    }
+
     /// How many nodes this node replicates to.
     distributed func replicaPeers() async -> Int {
         await Replication.peers(of: actorSystem).count

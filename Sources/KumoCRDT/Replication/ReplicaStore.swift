@@ -54,6 +54,9 @@ struct ReplicaStore: Sendable {
     /// Every key.
     var keys: [String] { Array(entries.keys) }
 
+    /// How many keys there are.
+    var count: Int { entries.count }
+
     /// `node` cannot be reached for now: it stays a replica, and its deltas wait.
     mutating func peerUnreachable(_ node: NodeID) {
         if peers.contains(node) { unreachable.insert(node) }

@@ -86,6 +86,11 @@ public struct Replication: ClusterPlugin {
         return await replicator.peers.sorted()
     }
 
+    /// How many keys `system` holds.
+    public static func keyCount(of system: ClusterSystem) async -> Int {
+        await replicator(of: system)?.keyCount ?? 0
+    }
+
     static let running = Mutex<[ObjectIdentifier: Replicator]>([:])
 
     static func replicator(of system: ClusterSystem) -> Replicator? {

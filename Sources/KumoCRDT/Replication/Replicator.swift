@@ -25,6 +25,8 @@ actor Replicator {
     private var writing = false
     /// Keys changed since the last snapshot.
     private var changedSinceSnapshot: Set<String> = []
+    /// Peers being sent every value now (anti-entropy leaves them alone).
+    private var syncing: Set<NodeID> = []
     /// Stored changes of types not known yet, applied when a handle makes the type known.
     private var dormant: [String: [ReplicaStorage.Record]] = [:]
 
@@ -319,6 +321,9 @@ actor Replicator {
 
     // MARK: Peers and schedules
 
+    /// How many keys this node holds.
+    var keyCount: Int { store.count }
+
     /// The other replicas (reachable or not).
     var peers: Set<NodeID> { store.peers }
 
@@ -332,26 +337,46 @@ actor Replicator {
         tasks.append(Task { [weak self] in await self?.sendEverything(to: node) })
     }
 
-    /// Sends `node` every value, in messages of bounded size.
+    /// Sends `node` every value, in messages of bounded size, a few in flight at once. Anti-entropy
+    /// leaves the peer alone meanwhile: this covers it.
     func sendEverything(to node: NodeID) async {
         guard let agent = try? agent(on: node) else { return }
+        syncing.insert(node)
+        defer { syncing.remove(node) }
         let system = self.system
-        var states: [StateItem] = []
-        var bytes = 0
-        for key in store.keys {
-            guard let item = try? stateItem(key) else { continue }
-            states.append(item)
-            bytes += item.bytes.count + key.utf8.count
-            if bytes >= settings.maxMessageBytes || states.count >= settings.maxKeysPerMessage {
-                let batch = states
-                states = []
-                bytes = 0
-                guard (try? await system.withCallTimeout(.seconds(30)) { try await agent.deliverStates(batch) }) != nil else { return }
+        let keys = store.keys
+        var next = 0
+        // Encodes the next message's worth of values (on this actor).
+        func nextBatch() -> [StateItem]? {
+            guard next < keys.count else { return nil }
+            var states: [StateItem] = []
+            var bytes = 0
+            while next < keys.count, bytes < settings.maxMessageBytes, states.count < settings.maxKeysPerMessage {
+                if let item = try? stateItem(keys[next]) {
+                    states.append(item)
+                    bytes += item.bytes.count + item.key.utf8.count
+                }
+                next += 1
             }
+            return states
         }
-        if !states.isEmpty {
-            let batch = states
-            _ = try? await system.withCallTimeout(.seconds(30)) { try await agent.deliverStates(batch) }
+        await withTaskGroup(of: Bool.self) { group in
+            var inFlight = 0
+            while inFlight < 4, let batch = nextBatch() {
+                inFlight += 1
+                group.addTask { (try? await system.withCallTimeout(.seconds(30)) { try await agent.deliverStates(batch) }) != nil }
+            }
+            while let delivered = await group.next() {
+                inFlight -= 1
+                guard delivered else {
+                    group.cancelAll()
+                    return
+                }
+                if let batch = nextBatch() {
+                    inFlight += 1
+                    group.addTask { (try? await system.withCallTimeout(.seconds(30)) { try await agent.deliverStates(batch) }) != nil }
+                }
+            }
         }
     }
 
@@ -472,7 +497,7 @@ actor Replicator {
     func antiEntropyRound() async {
         store.beginAntiEntropyPeriod()
         store.refreshDigests()
-        guard let peer = store.reachablePeers.randomElement(), let agent = try? agent(on: peer) else { return }
+        guard let peer = store.reachablePeers.subtracting(syncing).randomElement(), let agent = try? agent(on: peer) else { return }
         let system = self.system
         do {
             let theirs = try await system.withCallTimeout(settings.antiEntropyInterval) { try await agent.total() }
