@@ -187,10 +187,14 @@ private final class OutputLog: Sendable {
     func drain(_ handle: FileHandle, readyPrefix: String?, ready: ReadySignal?) {
         let thread = Thread { [self] in
             var pending = Data()
+            var buffer = [UInt8](repeating: 0, count: 16 << 10)
+            let descriptor = handle.fileDescriptor
             while true {
-                let data = handle.availableData
-                if data.isEmpty { break }
-                pending.append(data)
+                // `read(2)` rather than `availableData`, which stops the process on EINTR.
+                let count = buffer.withUnsafeMutableBytes { read(descriptor, $0.baseAddress, $0.count) }
+                if count < 0, errno == EINTR { continue }
+                if count <= 0 { break }
+                pending.append(contentsOf: buffer[0..<count])
                 while let newline = pending.firstIndex(of: UInt8(ascii: "\n")) {
                     let line = String(decoding: pending[pending.startIndex..<newline], as: UTF8.self)
                     pending.removeSubrange(pending.startIndex...newline)

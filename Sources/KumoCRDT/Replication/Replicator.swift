@@ -346,38 +346,34 @@ actor Replicator {
         let system = self.system
         let keys = store.keys
         var next = 0
-        // Encodes the next message's worth of values (on this actor).
-        func nextBatch() -> [StateItem]? {
-            guard next < keys.count else { return nil }
-            var states: [StateItem] = []
-            var bytes = 0
-            while next < keys.count, bytes < settings.maxMessageBytes, states.count < settings.maxKeysPerMessage {
-                if let item = try? stateItem(keys[next]) {
-                    states.append(item)
-                    bytes += item.bytes.count + item.key.utf8.count
-                }
-                next += 1
+        var inFlight: [Task<Bool, Never>] = []
+        while true {
+            while inFlight.count < 4, next < keys.count {
+                let batch = states(of: keys, from: &next)
+                inFlight.append(Task.detached {
+                    (try? await system.withCallTimeout(.seconds(30)) { try await agent.deliverStates(batch) }) != nil
+                })
             }
-            return states
-        }
-        await withTaskGroup(of: Bool.self) { group in
-            var inFlight = 0
-            while inFlight < 4, let batch = nextBatch() {
-                inFlight += 1
-                group.addTask { (try? await system.withCallTimeout(.seconds(30)) { try await agent.deliverStates(batch) }) != nil }
-            }
-            while let delivered = await group.next() {
-                inFlight -= 1
-                guard delivered else {
-                    group.cancelAll()
-                    return
-                }
-                if let batch = nextBatch() {
-                    inFlight += 1
-                    group.addTask { (try? await system.withCallTimeout(.seconds(30)) { try await agent.deliverStates(batch) }) != nil }
-                }
+            guard !inFlight.isEmpty else { return }
+            guard await inFlight.removeFirst().value else {
+                for task in inFlight { task.cancel() }
+                return
             }
         }
+    }
+
+    /// The values of `keys` from `next` on, as many as one message holds; moves `next` past them.
+    private func states(of keys: [String], from next: inout Int) -> [StateItem] {
+        var states: [StateItem] = []
+        var bytes = 0
+        while next < keys.count, bytes < settings.maxMessageBytes, states.count < settings.maxKeysPerMessage {
+            if let item = try? stateItem(keys[next]) {
+                states.append(item)
+                bytes += item.bytes.count + item.key.utf8.count
+            }
+            next += 1
+        }
+        return states
     }
 
     func removePeer(_ node: NodeID) { store.removePeer(node) }
