@@ -31,7 +31,8 @@ public struct CausalContext: Hashable, Codable, Sendable {
 
     /// The next change of `replica`, not yet seen; inserts it.
     public mutating func next(for replica: ReplicaID) -> Dot {
-        let dot = Dot(replica, versions[replica, default: 0] + 1)
+        // Saturates rather than traps: a peer may claim any number (it harms that key only).
+        let dot = Dot(replica, versions[replica, default: 0] == .max ? .max : versions[replica, default: 0] + 1)
         insert(dot)
         return dot
     }
@@ -40,7 +41,7 @@ public struct CausalContext: Hashable, Codable, Sendable {
     public mutating func insert(_ dot: Dot) {
         let version = versions[dot.replica, default: 0]
         guard dot.counter > version else { return }
-        if dot.counter == version + 1 {
+        if version < .max, dot.counter == version + 1 {
             versions[dot.replica] = dot.counter
             compact(dot.replica)
         } else {
@@ -67,9 +68,53 @@ public struct CausalContext: Hashable, Codable, Sendable {
     private mutating func compact(_ replica: ReplicaID) {
         guard var counters = gaps[replica] else { return }
         var counter = versions[replica, default: 0]
-        while counters.remove(counter + 1) != nil { counter += 1 }
+        while counter < .max, counters.remove(counter + 1) != nil { counter += 1 }
         if counter > 0 { versions[replica] = counter }
         gaps[replica] = counters.isEmpty ? nil : counters
+    }
+
+    // On the wire: the versions as (replica, number) pairs, the gaps as (replica, count,
+    // numbers…), all in two flat arrays of numbers.
+    private enum CodingKeys: String, CodingKey { case versions = "v", gaps = "g" }
+
+    public init(from decoder: any Decoder) throws {
+        let container = try decoder.container(keyedBy: CodingKeys.self)
+        let flatVersions = try container.decode([UInt64].self, forKey: .versions)
+        let flatGaps = try container.decode([UInt64].self, forKey: .gaps)
+        guard flatVersions.count % 2 == 0 else {
+            throw DecodingError.dataCorruptedError(forKey: .versions, in: container, debugDescription: "odd number of version fields")
+        }
+        for index in stride(from: 0, to: flatVersions.count, by: 2) where flatVersions[index + 1] > 0 {
+            versions[ReplicaID(rawValue: flatVersions[index])] = flatVersions[index + 1]
+        }
+        var index = 0
+        while index < flatGaps.count {
+            guard index + 1 < flatGaps.count, flatGaps[index + 1] <= UInt64(flatGaps.count - index - 2) else {
+                throw DecodingError.dataCorruptedError(forKey: .gaps, in: container, debugDescription: "truncated gap list")
+            }
+            let replica = ReplicaID(rawValue: flatGaps[index])
+            let count = Int(flatGaps[index + 1])
+            for number in flatGaps[(index + 2)..<(index + 2 + count)] { insert(Dot(replica, number)) }
+            index += 2 + count
+        }
+    }
+
+    public func encode(to encoder: any Encoder) throws {
+        var container = encoder.container(keyedBy: CodingKeys.self)
+        var flatVersions: [UInt64] = []
+        flatVersions.reserveCapacity(versions.count * 2)
+        for (replica, version) in versions {
+            flatVersions.append(replica.rawValue)
+            flatVersions.append(version)
+        }
+        var flatGaps: [UInt64] = []
+        for (replica, numbers) in gaps {
+            flatGaps.append(replica.rawValue)
+            flatGaps.append(UInt64(numbers.count))
+            flatGaps.append(contentsOf: numbers)
+        }
+        try container.encode(flatVersions, forKey: .versions)
+        try container.encode(flatGaps, forKey: .gaps)
     }
 
     /// Whether every change `other` has seen is seen here too.
@@ -77,7 +122,7 @@ public struct CausalContext: Hashable, Codable, Sendable {
         for (replica, counter) in other.versions where counter > versions[replica, default: 0] {
             // Only seen here if the numbers beyond this side's version are all in its gaps.
             let version = versions[replica, default: 0]
-            guard let counters = gaps[replica], counter - version <= UInt64(counters.count) else { return false }
+            guard version < .max, let counters = gaps[replica], counter - version <= UInt64(counters.count) else { return false }
             for number in (version + 1)...counter where !counters.contains(number) { return false }
         }
         for (replica, counters) in other.gaps {

@@ -16,4 +16,17 @@ public struct Dot: Hashable, Comparable, Codable, Sendable, CustomStringConverti
     }
 
     public var description: String { "\(replica):\(counter)" }
+
+    // Two numbers on the wire, not a keyed container.
+    public init(from decoder: any Decoder) throws {
+        var container = try decoder.unkeyedContainer()
+        replica = ReplicaID(rawValue: try container.decode(UInt64.self))
+        counter = try container.decode(UInt64.self)
+    }
+
+    public func encode(to encoder: any Encoder) throws {
+        var container = encoder.unkeyedContainer()
+        try container.encode(replica.rawValue)
+        try container.encode(counter)
+    }
 }

@@ -25,7 +25,7 @@ public struct LWWRegister<Value: Codable & Sendable & Equatable>: CRDT, CustomSt
     /// Writes `value` at `now` (milliseconds) for `replica`; returns the delta.
     @discardableResult
     public mutating func assign(_ value: Value, at replica: ReplicaID, now: UInt64) -> LWWRegister {
-        let millis = Swift.max(now, (timestamp?.millis ?? 0) + 1)
+        let millis = Swift.max(now, (timestamp?.millis ?? 0) &+ 1)
         self.value = value
         self.timestamp = Timestamp(millis: millis, replica: replica)
         return self

@@ -91,20 +91,50 @@ public struct ORSet<Element: Hashable & Codable & Sendable>: CRDT, CustomStringC
         lhs.entries == rhs.entries && lhs.context == rhs.context
     }
 
-    private enum CodingKeys: String, CodingKey { case entries, context }
+    // On the wire: the elements in one array, their adds in one flat array of numbers (for each
+    // element a count, then (replica, number) pairs), and the context.
+    private enum CodingKeys: String, CodingKey { case elements = "e", dots = "d", context = "c" }
 
     public init(from decoder: any Decoder) throws {
         let container = try decoder.container(keyedBy: CodingKeys.self)
-        entries = try container.decode([Element: Set<Dot>].self, forKey: .entries)
+        let elements = try container.decode([Element].self, forKey: .elements)
+        let flat = try container.decode([UInt64].self, forKey: .dots)
         context = try container.decode(CausalContext.self, forKey: .context)
-        for (element, dots) in entries {
-            for dot in dots { owners[dot] = element }
+        var index = 0
+        entries.reserveCapacity(elements.count)
+        for element in elements {
+            guard index < flat.count, flat[index] <= UInt64((flat.count - index - 1) / 2) else {
+                throw DecodingError.dataCorruptedError(forKey: .dots, in: container, debugDescription: "truncated add list")
+            }
+            let count = Int(flat[index])
+            index += 1
+            var dots = Set<Dot>(minimumCapacity: count)
+            for _ in 0..<count {
+                let dot = Dot(ReplicaID(rawValue: flat[index]), flat[index + 1])
+                dots.insert(dot)
+                owners[dot] = element
+                index += 2
+            }
+            if !dots.isEmpty { entries[element] = dots }
         }
     }
 
     public func encode(to encoder: any Encoder) throws {
         var container = encoder.container(keyedBy: CodingKeys.self)
-        try container.encode(entries, forKey: .entries)
+        var elements: [Element] = []
+        elements.reserveCapacity(entries.count)
+        var flat: [UInt64] = []
+        flat.reserveCapacity(entries.count * 3)
+        for (element, dots) in entries {
+            elements.append(element)
+            flat.append(UInt64(dots.count))
+            for dot in dots {
+                flat.append(dot.replica.rawValue)
+                flat.append(dot.counter)
+            }
+        }
+        try container.encode(elements, forKey: .elements)
+        try container.encode(flat, forKey: .dots)
         try container.encode(context, forKey: .context)
     }
 
