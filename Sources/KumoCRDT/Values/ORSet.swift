@@ -5,7 +5,7 @@
 /// element finds what a delta's removes take away.
 public struct ORSet<Element: Hashable & Codable & Sendable>: CRDT, CustomStringConvertible {
     /// For each element, the adds of it not yet removed.
-    public private(set) var entries: [Element: Set<Dot>] = [:]
+    public private(set) var entries: [Element: Dots] = [:]
     /// The changes seen (adds, and the adds that removes took away).
     public private(set) var context = CausalContext()
     /// Which element each add in `entries` belongs to.
@@ -25,13 +25,13 @@ public struct ORSet<Element: Hashable & Codable & Sendable>: CRDT, CustomStringC
     /// Adds `element` for `replica`; returns the delta.
     @discardableResult
     public mutating func insert(_ element: Element, at replica: ReplicaID) -> ORSet {
-        let replaced = entries[element] ?? []
+        let replaced = entries[element] ?? Dots()
         for dot in replaced { owners[dot] = nil }
         let dot = context.next(for: replica)
-        entries[element] = [dot]
+        entries[element] = Dots(dot)
         owners[dot] = element
         var delta = ORSet()
-        delta.entries[element] = [dot]
+        delta.entries[element] = Dots(dot)
         delta.owners[dot] = element
         delta.context = CausalContext(dots: replaced)
         delta.context.insert(dot)
@@ -42,7 +42,7 @@ public struct ORSet<Element: Hashable & Codable & Sendable>: CRDT, CustomStringC
     @discardableResult
     public mutating func remove(_ element: Element) -> ORSet {
         var delta = ORSet()
-        let removed = entries.removeValue(forKey: element) ?? []
+        let removed = entries.removeValue(forKey: element) ?? Dots()
         for dot in removed { owners[dot] = nil }
         delta.context = CausalContext(dots: removed)
         return delta
@@ -61,8 +61,8 @@ public struct ORSet<Element: Hashable & Codable & Sendable>: CRDT, CustomStringC
     public mutating func merge(_ other: ORSet) {
         // The elements `other` has: joined one by one.
         for (element, theirs) in other.entries {
-            let mine = entries[element] ?? []
-            let dots = joinDots(mine, context, theirs, other.context)
+            let mine = entries[element] ?? Dots()
+            let dots = Dots.join(mine, context, theirs, other.context)
             setDots(dots, of: element, replacing: mine)
         }
         // The elements only this side has lose the adds `other` has seen (it removed them):
@@ -70,18 +70,18 @@ public struct ORSet<Element: Hashable & Codable & Sendable>: CRDT, CustomStringC
         if other.context.size < UInt64(owners.count) {
             for dot in other.context.dots {
                 guard let element = owners[dot], other.entries[element] == nil, let mine = entries[element] else { continue }
-                setDots(mine.subtracting([dot]), of: element, replacing: mine)
+                setDots(Dots(mine.lazy.filter { $0 != dot }), of: element, replacing: mine)
             }
         } else {
             for (element, mine) in entries where other.entries[element] == nil {
-                let kept = mine.filter { !other.context.contains($0) }
+                let kept = Dots(mine.lazy.filter { !other.context.contains($0) })
                 if kept.count != mine.count { setDots(kept, of: element, replacing: mine) }
             }
         }
         context.merge(other.context)
     }
 
-    private mutating func setDots(_ dots: Set<Dot>, of element: Element, replacing old: Set<Dot>) {
+    private mutating func setDots(_ dots: Dots, of element: Element, replacing old: Dots) {
         for dot in old where !dots.contains(dot) { owners[dot] = nil }
         for dot in dots { owners[dot] = element }
         entries[element] = dots.isEmpty ? nil : dots
@@ -108,13 +108,15 @@ public struct ORSet<Element: Hashable & Codable & Sendable>: CRDT, CustomStringC
             }
             let count = Int(flat[index])
             index += 1
-            var dots = Set<Dot>(minimumCapacity: count)
+            var added: [Dot] = []
+            added.reserveCapacity(count)
             for _ in 0..<count {
                 let dot = Dot(ReplicaID(rawValue: flat[index]), flat[index + 1])
-                dots.insert(dot)
+                added.append(dot)
                 owners[dot] = element
                 index += 2
             }
+            let dots = Dots(added)
             if !dots.isEmpty { entries[element] = dots }
         }
     }
