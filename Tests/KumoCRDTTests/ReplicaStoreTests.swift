@@ -11,7 +11,7 @@ struct ReplicaStoreTests {
     let counter = CRDTType(PNCounter.self)
 
     func store() -> ReplicaStore {
-        var store = ReplicaStore(replica: ReplicaID(Self.me))
+        var store = ReplicaStore(node: Self.me)
         for peer in Self.peers { store.addPeer(peer) }
         return store
     }
@@ -44,7 +44,7 @@ struct ReplicaStoreTests {
         increment(&sender, "hits", by: 3)
         let taken = sender.takePending(for: Self.peers[0], limit: 10)[0].pending
         let item = DeltaItem(key: "hits", type: counter.name, bytes: try encodeCRDT(taken.delta), dots: taken.dots)
-        var receiver = ReplicaStore(replica: ReplicaID(Self.peers[0]))
+        var receiver = ReplicaStore(node: Self.peers[0])
         #expect(try receiver.receive(item, decoded: taken.delta, type: counter) != nil)
         #expect(try receiver.receive(item, decoded: taken.delta, type: counter) == nil)
         #expect((receiver.value("hits") as? PNCounter)?.value == 3)
@@ -90,7 +90,7 @@ struct ReplicaStoreTests {
     @Test("anti-entropy compares quiet keys only, and finds the keys that differ or are missing")
     func antiEntropy() throws {
         var a = store()
-        var b = ReplicaStore(replica: ReplicaID(Self.peers[0]))
+        var b = ReplicaStore(node: Self.peers[0])
         increment(&a, "same", by: 1)
         let same = a.state("same")!
         _ = try b.receive(StateItem(key: "same", type: counter.name, bytes: [], applied: same.applied), decoded: same.value, type: counter)

@@ -218,3 +218,59 @@ extension ClusterTimingTests {
         }
     }
 }
+
+extension ClusterTimingTests {
+    @Suite("Partial replication", .serialized, .timeLimit(.minutes(1)))
+    struct PartialReplicationTests {
+        /// How many of `nodes` hold `key` (and have a value for it), and which.
+        static func holders(_ key: String, on nodes: [ClusterSystem]) async -> [Int] {
+            var holders: [Int] = []
+            for (index, node) in nodes.enumerated() where await Replication.holds(key, on: node) { holders.append(index) }
+            return holders
+        }
+
+        @Test("a key with replicas: 2 lives on two of four nodes; every node reads and changes it")
+        func twoOfFour() async throws {
+            try await withReplicatedCluster(4) { cluster in
+                for node in cluster.nodes {
+                    let counter = try node.replicated(PNCounter.self, key: "part", replicas: 2)
+                    for _ in 0..<5 { try await counter.update { $0.increment() } }
+                }
+                try await eventually("two nodes hold the key") {
+                    await Self.holders("part", on: cluster.nodes).count == 2
+                }
+                for node in cluster.nodes {
+                    let counter = try node.replicated(PNCounter.self, key: "part", replicas: 2)
+                    #expect(try await counter.read(consistency: .majority()).value == 20)
+                }
+                // The others hand over what they cached and forget it.
+                try await eventually("the nodes that do not hold the key forget it") {
+                    var counts: [Int] = []
+                    for node in cluster.nodes { counts.append(await Replication.keyCount(of: node)) }
+                    return counts.sorted() == [0, 0, 1, 1]
+                }
+            }
+        }
+
+        @Test("when a holder dies, the key moves to another node, which catches up")
+        func holderDies() async throws {
+            try await withReplicatedCluster(4) { cluster in
+                let counter = try cluster.nodes[0].replicated(PNCounter.self, key: "moving", replicas: 2)
+                try await counter.update(consistency: .all()) { $0.increment(by: 7) }
+                let before = await Self.holders("moving", on: cluster.nodes)
+                #expect(before.count == 2)
+                // Kill a holder other than the seed, which the test talks through.
+                let victim = before.first { $0 != 0 } ?? before[0]
+                await cluster.kill(victim)
+                let survivors = cluster.nodes.indices.filter { $0 != victim }.map { cluster.nodes[$0] }
+                try await eventually("two of the survivors hold the key again", timeout: .seconds(15)) {
+                    await Self.holders("moving", on: survivors).count == 2
+                }
+                for index in await Self.holders("moving", on: survivors) {
+                    let value = try survivors[index].replicated(PNCounter.self, key: "moving", replicas: 2)
+                    #expect(await value.value.value == 7)
+                }
+            }
+        }
+    }
+}

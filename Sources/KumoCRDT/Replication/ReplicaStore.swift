@@ -20,7 +20,11 @@ struct ReplicaStore: Sendable {
     }
 
     let replica: ReplicaID
+    /// This node.
+    let node: NodeID
     private(set) var entries: [String: Entry] = [:]
+    /// Keys held by `n` nodes rather than all, by their `n`.
+    private(set) var placement: [String: Int] = [:]
     private(set) var pending: [NodeID: [String: Pending]] = [:]
     /// The other members in good standing: the replicas of every key besides this one.
     private(set) var peers: Set<NodeID> = []
@@ -37,10 +41,71 @@ struct ReplicaStore: Sendable {
     /// Deltas waiting for one peer beyond this many keys are dropped; anti-entropy repairs it.
     let pendingLimit: Int
 
-    init(replica: ReplicaID, pendingLimit: Int = 100_000) {
-        self.replica = replica
+    init(node: NodeID, pendingLimit: Int = 100_000) {
+        self.node = node
+        self.replica = ReplicaID(node)
         self.pendingLimit = pendingLimit
     }
+
+    // MARK: Placement
+
+    /// Records that `key` is held by `replicas` nodes (`nil`: all of them).
+    mutating func place(_ key: String, replicas: Int?) {
+        guard let replicas else { return }
+        placement[key] = max(1, replicas)
+    }
+
+    /// How many nodes hold `key`; `nil`: all.
+    func replicaCount(of key: String) -> Int? { placement[key] }
+
+    /// The nodes that hold `key` (this one included when it does): the `n` members with the
+    /// highest rendezvous hash of the key and the node, so every node computes the same set and a
+    /// member joining or leaving moves only the keys it wins or held. `nil`: every member.
+    func replicaSet(of key: String) -> Set<NodeID>? {
+        guard let count = placement[key] else { return nil }
+        return Self.rendezvous(key, among: peers.union([node]), count: count)
+    }
+
+    /// Whether this node holds `key`.
+    func isReplica(of key: String) -> Bool {
+        replicaSet(of: key)?.contains(node) ?? true
+    }
+
+    /// Whether `peer` holds `key`.
+    func replicates(_ peer: NodeID, _ key: String) -> Bool {
+        replicaSet(of: key)?.contains(peer) ?? true
+    }
+
+    /// The `count` nodes of `members` with the highest rendezvous hash for `key`.
+    static func rendezvous(_ key: String, among members: Set<NodeID>, count: Int) -> Set<NodeID> {
+        guard members.count > count else { return members }
+        var keyHash: UInt64 = 0xCBF2_9CE4_8422_2325
+        for byte in key.utf8 {
+            keyHash ^= UInt64(byte)
+            keyHash &*= 0x0000_0100_0000_01B3
+        }
+        func score(_ node: NodeID) -> UInt64 {
+            // SplitMix64 of the key's hash and the node's replica number.
+            var z = keyHash ^ ReplicaID(node).rawValue &+ 0x9E37_79B9_7F4A_7C15
+            z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+            z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+            return z ^ (z >> 31)
+        }
+        let ranked = members.sorted { (score($0), $0) > (score($1), $1) }
+        return Set(ranked.prefix(count))
+    }
+
+    /// Forgets `key` (this node no longer holds it, and its new holders have it).
+    mutating func drop(_ key: String) {
+        guard var entry = entries.removeValue(forKey: key) else { return }
+        total ^= entry.digest
+        entry.digest = 0
+        stale.remove(key)
+        for peer in Array(pending.keys) { pending[peer]?.removeValue(forKey: key) }
+    }
+
+    /// The keys held by only some nodes.
+    var partialKeys: [String] { Array(placement.keys) }
 
     // MARK: Peers
 
@@ -167,7 +232,8 @@ struct ReplicaStore: Sendable {
 
     /// Adds a delta to what peers (all but `except`) are to be sent.
     private mutating func enqueue(key: String, type: CRDTType, delta: any CRDT, dots: CausalContext, except: NodeID?) {
-        for peer in peers where peer != except {
+        let holders = replicaSet(of: key)
+        for peer in peers where peer != except && holders?.contains(peer) ?? true {
             var queue = pending.removeValue(forKey: peer) ?? [:]
             if var waiting = queue.removeValue(forKey: key) {
                 if type.mergeInPlace(&waiting.delta, delta) { waiting.dots.merge(dots) }
@@ -212,19 +278,25 @@ struct ReplicaStore: Sendable {
 
     // MARK: Anti-entropy
 
-    /// Every quiet key's digest (see ``isSettling(_:)``).
-    var digests: [String: UInt64] {
+    /// Every quiet key's digest (see ``isSettling(_:)``), of the keys `peer` holds too (all keys
+    /// for `nil`).
+    func digests(for peer: NodeID? = nil) -> [String: UInt64] {
         var digests: [String: UInt64] = [:]
-        for (key, entry) in entries where !isSettling(key) { digests[key] = entry.digest }
+        for (key, entry) in entries where !isSettling(key) && (peer.map { replicates($0, key) } ?? true) {
+            digests[key] = entry.digest
+        }
         return digests
     }
 
+    /// Every quiet key's digest.
+    var digests: [String: UInt64] { digests(for: nil) }
+
     /// Compares a peer's digests with this store's: the keys whose values this store should send
     /// (they differ, or the peer lacks them), and the keys it wants the peer's values of.
-    func compare(_ theirs: [String: UInt64]) -> (send: [String], want: [String]) {
+    func compare(_ theirs: [String: UInt64], from peer: NodeID? = nil) -> (send: [String], want: [String]) {
         var send: [String] = []
         var want: [String] = []
-        for (key, digest) in theirs where !isSettling(key) {
+        for (key, digest) in theirs where !isSettling(key) && isReplica(of: key) {
             guard let mine = entries[key] else {
                 want.append(key)
                 continue
@@ -234,7 +306,9 @@ struct ReplicaStore: Sendable {
                 want.append(key)
             }
         }
-        for key in entries.keys where theirs[key] == nil && !isSettling(key) { send.append(key) }
+        for key in entries.keys where theirs[key] == nil && !isSettling(key) && (peer.map { replicates($0, key) } ?? true) {
+            send.append(key)
+        }
         return (send, want)
     }
 

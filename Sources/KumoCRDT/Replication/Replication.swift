@@ -91,6 +91,14 @@ public struct Replication: ClusterPlugin {
         await replicator(of: system)?.keyCount ?? 0
     }
 
+    /// Whether `system` holds `key` (always, for a key every node holds).
+    public static func holds(_ key: String, on system: ClusterSystem) async -> Bool {
+        guard let replicator = replicator(of: system) else { return false }
+        let holds = await replicator.isReplica(of: key)
+        let value = await replicator.value(key)
+        return holds && value != nil
+    }
+
     static let running = Mutex<[ObjectIdentifier: Replicator]>([:])
 
     static func replicator(of system: ClusterSystem) -> Replicator? {
@@ -101,12 +109,18 @@ public struct Replication: ClusterPlugin {
 extension ClusterSystem {
     /// The replicated value under `key`, of type `type`: the same key on every node that runs
     /// ``Replication`` is one value.
+    ///
+    /// - Parameters:
+    ///   - replicas: How many nodes hold the key: the `replicas` members that win a rendezvous
+    ///     hash of the key, so the keys spread over the cluster and a membership change moves
+    ///     only some of them. `nil` (the default): every node. Any node may read and change the
+    ///     key; one that does not hold it asks a holder.
     /// - Throws: ``ReplicationError`` with code ``ReplicationError/Code/notInstalled`` when this
     ///   node does not run the plugin.
-    public func replicated<Value: CRDT>(_ type: Value.Type, key: String) throws -> Replicated<Value> {
+    public func replicated<Value: CRDT>(_ type: Value.Type, key: String, replicas: Int? = nil) throws -> Replicated<Value> {
         guard let replicator = Replication.replicator(of: self) else {
             throw ReplicationError(.notInstalled, key: key, "node \(settings.name) does not run the Replication plugin")
         }
-        return Replicated(key: key, replicator: replicator)
+        return Replicated(key: key, replicas: replicas, replicator: replicator)
     }
 }

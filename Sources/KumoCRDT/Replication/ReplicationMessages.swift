@@ -7,6 +7,8 @@ struct DeltaItem: Sendable, Codable {
     var type: String
     var bytes: [UInt8]
     var dots: CausalContext
+    /// How many nodes hold the key; `nil`: every node.
+    var replicas: Int? = nil
 }
 
 /// A whole value of one key, as it travels, with every change it covers.
@@ -15,6 +17,8 @@ struct StateItem: Sendable, Codable {
     var type: String
     var bytes: [UInt8]
     var applied: CausalContext
+    /// How many nodes hold the key; `nil`: every node.
+    var replicas: Int? = nil
 }
 
 /// Deltas for a peer, from `origin`.

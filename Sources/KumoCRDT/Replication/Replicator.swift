@@ -37,7 +37,7 @@ actor Replicator {
         var logger = system.logger
         logger[metadataKey: "plugin"] = "kumo.crdt"
         self.logger = logger
-        self.store = ReplicaStore(replica: ReplicaID(system.node))
+        self.store = ReplicaStore(node: system.node)
         var types: [String: CRDTType] = [:]
         for type in settings.types { types[type.name] = type }
         self.types = types
@@ -188,7 +188,9 @@ actor Replicator {
         guard encode || storage != nil else { return (true, nil) }
         let item: DeltaItem
         do {
-            item = DeltaItem(key: key, type: crdt.name, bytes: try encodeCRDT(mutator.delta), dots: CausalContext(dots: [dot]))
+            item = DeltaItem(
+                key: key, type: crdt.name, bytes: try encodeCRDT(mutator.delta), dots: CausalContext(dots: [dot]),
+                replicas: store.replicaCount(of: key))
         } catch {
             throw ReplicationError(.malformed, key: key, "the delta does not encode: \(error)")
         }
@@ -256,6 +258,7 @@ actor Replicator {
     @discardableResult
     private func receiveDelta(_ item: DeltaItem) throws(ReplicationError) -> Bool {
         let (type, decoded) = try decode(item.key, item.type, item.bytes)
+        store.place(item.key, replicas: item.replicas)
         guard let changed = try store.receive(item, decoded: decoded, type: type) else { return false }
         notify(item.key, changed)
         return true
@@ -283,6 +286,7 @@ actor Replicator {
     private func receiveState(_ item: StateItem) -> ReplicationError? {
         do {
             let (type, decoded) = try decode(item.key, item.type, item.bytes)
+            store.place(item.key, replicas: item.replicas)
             if let changed = try store.receive(item, decoded: decoded, type: type) { notify(item.key, changed) }
             return nil
         } catch {
@@ -303,12 +307,12 @@ actor Replicator {
 
     func stateItem(_ key: String) throws -> StateItem? {
         guard let (type, value, applied) = store.state(key) else { return nil }
-        return StateItem(key: key, type: type, bytes: try encodeCRDT(value), applied: applied)
+        return StateItem(key: key, type: type, bytes: try encodeCRDT(value), applied: applied, replicas: store.replicaCount(of: key))
     }
 
-    func answer(_ page: DigestPage) -> DigestAnswer {
+    func answer(_ page: DigestPage, from peer: NodeID?) -> DigestAnswer {
         store.refreshDigests()
-        let (send, want) = store.compare(page.digests)
+        let (send, want) = store.compare(page.digests, from: peer)
         var states: [StateItem] = []
         var bytes = 0
         for key in send {
@@ -323,6 +327,49 @@ actor Replicator {
 
     /// How many keys this node holds.
     var keyCount: Int { store.count }
+
+    // MARK: Partial replication
+
+    /// Records that `key` is held by `replicas` nodes (`nil`: all).
+    func place(_ key: String, replicas: Int?) { store.place(key, replicas: replicas) }
+
+    /// Whether this node holds `key`.
+    func isReplica(of key: String) -> Bool { store.isReplica(of: key) }
+
+    /// The other nodes that hold `key`.
+    func holders(of key: String) -> Set<NodeID> {
+        (store.replicaSet(of: key) ?? store.peers).subtracting([system.node])
+    }
+
+    /// The holders of each partially replicated key, as last seen.
+    private var lastHolders: [String: Set<NodeID>] = [:]
+
+    /// Moves partially replicated keys after a membership change: a node that now holds a key
+    /// is sent its value, and a node that no longer holds one hands it to its holders and
+    /// forgets it.
+    func rebalance() async {
+        let system = self.system
+        for key in store.partialKeys where store.value(key) != nil {
+            guard let holders = store.replicaSet(of: key), let item = try? stateItem(key) else { continue }
+            let previous = lastHolders[key] ?? []
+            lastHolders[key] = holders
+            let mine = holders.contains(system.node)
+            let targets = mine ? holders.subtracting(previous).subtracting([system.node]) : holders
+            guard !targets.isEmpty else { continue }
+            var delivered = 0
+            for target in targets {
+                guard let agent = try? agent(on: target) else { continue }
+                if (try? await system.withCallTimeout(.seconds(5)) { try await agent.deliverStates([item]) }) != nil {
+                    delivered += 1
+                }
+            }
+            // Handed over: a node that does not hold the key forgets it.
+            if !mine, delivered > 0, !store.isReplica(of: key) {
+                store.drop(key)
+                lastHolders[key] = nil
+            }
+        }
+    }
 
     /// The other replicas (reachable or not).
     var peers: Set<NodeID> { store.peers }
@@ -344,7 +391,7 @@ actor Replicator {
         syncing.insert(node)
         defer { syncing.remove(node) }
         let system = self.system
-        let keys = store.keys
+        let keys = store.keys.filter { store.replicates(node, $0) && store.isReplica(of: $0) }
         var next = 0
         var inFlight: [Task<Bool, Never>] = []
         while true {
@@ -455,7 +502,8 @@ actor Replicator {
                 for (key, pending) in taken {
                     guard let encoded = try? encodeCRDT(pending.delta) else { continue }
                     bytes += encoded.count + key.utf8.count
-                    items.append(DeltaItem(key: key, type: pending.type, bytes: encoded, dots: pending.dots))
+                    items.append(DeltaItem(
+                        key: key, type: pending.type, bytes: encoded, dots: pending.dots, replicas: store.replicaCount(of: key)))
                     sources.append((key, pending))
                     if bytes >= settings.maxMessageBytes {
                         sends.append((peer, DeltaBatch(items: items), sources))
@@ -493,13 +541,14 @@ actor Replicator {
     func antiEntropyRound() async {
         store.beginAntiEntropyPeriod()
         store.refreshDigests()
+        await rebalance()
         guard let peer = store.reachablePeers.subtracting(syncing).randomElement(), let agent = try? agent(on: peer) else { return }
         let system = self.system
         do {
             let theirs = try await system.withCallTimeout(settings.antiEntropyInterval) { try await agent.total() }
             guard theirs != store.total else { return }
             let answer = try await system.withCallTimeout(settings.antiEntropyInterval * 5) {
-                try await agent.exchange(DigestPage(digests: self.store.digests))
+                try await agent.exchange(DigestPage(digests: self.store.digests(for: peer)))
             }
             _ = await receive(answer.states)
             var states: [StateItem] = []

@@ -57,8 +57,9 @@ distributed actor ReplicatorAgent {
 
     /// Anti-entropy: compares a peer's digests with this node's.
     distributed func exchange(_ page: DigestPage) async -> DigestAnswer {
-        await withTaskExecutorPreference(globalConcurrentExecutor) {
-            await replicator.answer(page)
+        let from = ClusterSystem.currentCaller
+        return await withTaskExecutorPreference(globalConcurrentExecutor) {
+            await replicator.answer(page, from: from)
         }
     }
 }
