@@ -274,3 +274,32 @@ extension ClusterTimingTests {
         }
     }
 }
+
+extension ClusterTimingTests.ReplicationTests {
+    @Test("killing a node mid-write loses no update acknowledged at majority")
+    func killMidWrite() async throws {
+        try await withReplicatedCluster(3) { cluster in
+            let writer = try cluster.nodes[0].replicated(ORSet<Int>.self, key: "acknowledged")
+            var acknowledged: [Int] = []
+            let killer = Task {
+                try await Task.sleep(for: .milliseconds(100))
+                await cluster.kill(2)
+            }
+            for value in 0..<200 {
+                do {
+                    try await writer.update(consistency: .majority(timeout: .seconds(2))) { $0.insert(value) }
+                    acknowledged.append(value)
+                } catch {
+                    // Not acknowledged: it may or may not survive.
+                }
+            }
+            try await killer.value
+            #expect(acknowledged.count > 100)
+            // Node 0 crashes too; node 1, the one survivor, holds every acknowledged write.
+            await cluster.kill(0)
+            let survivor = try cluster.nodes[1].replicated(ORSet<Int>.self, key: "acknowledged")
+            let held = await survivor.value.elements
+            #expect(Set(acknowledged).isSubset(of: held))
+        }
+    }
+}
