@@ -1,4 +1,4 @@
-import KumoCRDT
+@testable import KumoCRDT
 import PropertyBased
 import Testing
 
@@ -180,5 +180,42 @@ struct CRDTSemanticsTests {
         #expect(context.cloud.isEmpty)
         #expect(context.versions[a] == 2)
         #expect(context == CausalContext(dots: [Dot(a, 1), Dot(a, 2)]))
+    }
+}
+
+@Suite("Causal contexts against a plain set of dots")
+struct CausalContextModelTests {
+    @Test("inserts, merges, contains and covers agree with a set of dots; equal sets give equal contexts")
+    func model() async {
+        await propertyCheck(count: 300, input: Gen.int(in: 0...400).array(of: 0...60)) { numbers in
+            let replicas = [ReplicaID(rawValue: 1), ReplicaID(rawValue: 2)]
+            var a = CausalContext()
+            var b = CausalContext()
+            var modelA: Set<Dot> = []
+            var modelB: Set<Dot> = []
+            for (step, number) in numbers.enumerated() {
+                let dot = Dot(replicas[number % 2], UInt64(number / 2 % 40 + 1))
+                if step % 2 == 0 {
+                    a.insert(dot)
+                    modelA.insert(dot)
+                } else {
+                    b.insert(dot)
+                    modelB.insert(dot)
+                }
+            }
+            for replica in replicas {
+                for counter in UInt64(1)...42 {
+                    let dot = Dot(replica, counter)
+                    #expect(a.contains(dot) == modelA.contains(dot))
+                }
+            }
+            #expect(a.covers(b) == modelB.isSubset(of: modelA))
+            #expect(a == CausalContext(dots: modelA))
+            var merged = a
+            merged.merge(b)
+            #expect(merged == CausalContext(dots: modelA.union(modelB)))
+            #expect(merged.covers(a) && merged.covers(b))
+            #expect(Set(merged.dots) == modelA.union(modelB))
+        }
     }
 }

@@ -17,13 +17,8 @@ struct CRDTKeysScenario: AsyncParsableCommand {
     var keys = 1_000_000
 
     func run() async throws {
-        let secret = "bench-" + String(UInt64.random(in: 1...UInt64.max), radix: 36)
-        var settings = ClusterSettings(name: "bench-holder", secret: secret)
-        var logger = Logger(label: "kumo")
-        logger.logLevel = .error
-        settings.logger = logger
-        settings.port = 0
-        options.transport.apply(to: &settings)
+        var settings = options.driverSettings(name: "bench-holder")
+        let secret = settings.secret
         settings.plugins.install(benchReplication())
         let system = try await ClusterSystem(settings: settings)
         let clock = ContinuousClock()

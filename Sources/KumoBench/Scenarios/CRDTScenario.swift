@@ -23,13 +23,8 @@ struct CRDTScenario: AsyncParsableCommand {
 
     func run() async throws {
         let metrics = ByteCountingMetrics()
-        let secret = "bench-" + String(UInt64.random(in: 1...UInt64.max), radix: 36)
-        var settings = ClusterSettings(name: "bench-driver", secret: secret)
-        var logger = Logger(label: "kumo")
-        logger.logLevel = .error
-        settings.logger = logger
-        settings.port = 0
-        options.transport.apply(to: &settings)
+        var settings = options.driverSettings(name: "bench-driver")
+        let secret = settings.secret
         settings.plugins.install(benchReplication())
         let system = try await withMetricsFactory(metrics) { try await ClusterSystem(settings: settings) }
         var peers: [ChildProcess] = []
@@ -102,7 +97,7 @@ struct CRDTScenario: AsyncParsableCommand {
                 let prefix = phase == 0 ? "" : "set_"
                 fields += [
                     ("\(prefix)updates_per_s", rate), ("\(prefix)converge_ms", (convergeMs * 10).rounded() / 10),
-                    ("\(prefix)bytes_per_update", (bytes * 10).rounded() / 10),
+                    ("\(prefix)bytes_per_update", (bytes * 1000).rounded() / 1000),
                 ]
                 if phase == 0 {
                     let state = try BinaryEncoder().encode(try await system.replicated(PNCounter.self, key: "bench.counter").value)

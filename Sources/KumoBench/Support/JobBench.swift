@@ -12,13 +12,8 @@ struct JobBench {
     /// pinned to CPU 1), and waits until the driver sends jobs to all of them.
     static func start(_ options: CommonOptions, workers count: Int, perNode: Int? = nil) async throws -> JobBench {
         if options.pin { pinProcess(toCPU: 0) }
-        let secret = "bench-" + String(UInt64.random(in: 1...UInt64.max), radix: 36)
-        var settings = ClusterSettings(name: "bench-driver", secret: secret)
-        var logger = Logger(label: "kumo")
-        logger.logLevel = .error
-        settings.logger = logger
-        settings.port = 0
-        options.transport.apply(to: &settings)
+        var settings = options.driverSettings(name: "bench-driver")
+        let secret = settings.secret
         settings.plugins.install(benchJobs(perNode: perNode, runsJobs: false))
         let system = try await ClusterSystem(settings: settings)
         var workers: [ChildProcess] = []
@@ -49,5 +44,20 @@ struct JobBench {
             worker.terminate()
             _ = await worker.waitForExit(timeout: .seconds(5))
         }
+    }
+}
+
+extension CommonOptions {
+    /// Settings for a scenario's own node that its peer processes join: a fresh secret, an
+    /// ephemeral port, errors only in the log, and the transport flags.
+    func driverSettings(name: String) -> ClusterSettings {
+        let secret = "bench-" + String(UInt64.random(in: 1...UInt64.max), radix: 36)
+        var settings = ClusterSettings(name: name, secret: secret)
+        var logger = Logger(label: "kumo")
+        logger.logLevel = .error
+        settings.logger = logger
+        settings.port = 0
+        transport.apply(to: &settings)
+        return settings
     }
 }

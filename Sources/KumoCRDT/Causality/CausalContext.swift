@@ -8,8 +8,10 @@
 public struct CausalContext: Hashable, Codable, Sendable {
     /// For each replica, the number up to which every change is seen.
     public private(set) var versions: [ReplicaID: UInt64] = [:]
-    /// For each replica, the changes seen beyond a gap (never empty sets).
-    private var gaps: [ReplicaID: Set<UInt64>] = [:]
+    /// For each replica, the runs of changes seen beyond a gap: sorted, apart from each other and
+    /// from the version (never empty). Changes come in runs (a delta batch, a queue for a peer),
+    /// so a run is kept as its two ends.
+    private var gaps: [ReplicaID: [ClosedRange<UInt64>]] = [:]
 
     /// No changes seen.
     public init() {}
@@ -21,60 +23,131 @@ public struct CausalContext: Hashable, Codable, Sendable {
 
     /// Changes seen beyond a gap.
     public var cloud: Set<Dot> {
-        Set(gaps.flatMap { replica, counters in counters.map { Dot(replica, $0) } })
+        var dots: Set<Dot> = []
+        for (replica, runs) in gaps {
+            for run in runs {
+                for counter in run { dots.insert(Dot(replica, counter)) }
+            }
+        }
+        return dots
     }
 
     /// Whether the change `dot` is seen.
     public func contains(_ dot: Dot) -> Bool {
-        dot.counter <= versions[dot.replica, default: 0] || gaps[dot.replica]?.contains(dot.counter) == true
+        if dot.counter <= versions[dot.replica, default: 0] { return true }
+        guard let runs = gaps[dot.replica] else { return false }
+        return Self.index(of: dot.counter, in: runs) != nil
     }
 
     /// The next change of `replica`, not yet seen; inserts it.
     public mutating func next(for replica: ReplicaID) -> Dot {
         // Saturates rather than traps: a peer may claim any number (it harms that key only).
-        let dot = Dot(replica, versions[replica, default: 0] == .max ? .max : versions[replica, default: 0] + 1)
+        let version = versions[replica, default: 0]
+        let dot = Dot(replica, version == .max ? .max : version + 1)
         insert(dot)
         return dot
     }
 
     /// Records the change `dot` as seen.
     public mutating func insert(_ dot: Dot) {
-        let version = versions[dot.replica, default: 0]
-        guard dot.counter > version else { return }
-        if version < .max, dot.counter == version + 1 {
-            versions[dot.replica] = dot.counter
-            compact(dot.replica)
-        } else {
-            gaps[dot.replica, default: []].insert(dot.counter)
+        insert(dot.counter...dot.counter, of: dot.replica)
+    }
+
+    /// Records the changes `run` of `replica` as seen.
+    private mutating func insert(_ run: ClosedRange<UInt64>, of replica: ReplicaID) {
+        let version = versions[replica, default: 0]
+        guard run.upperBound > version else { return }
+        let lower = max(run.lowerBound, version + 1)
+        var runs = gaps.removeValue(forKey: replica) ?? []
+        // Runs that touch or overlap the new one join it.
+        var merged = lower...run.upperBound
+        let position = Self.firstRun(endingAtOrAfter: lower == 0 ? 0 : lower - 1, in: runs)
+        while position < runs.count, runs[position].lowerBound <= (merged.upperBound == .max ? .max : merged.upperBound + 1) {
+            merged = min(merged.lowerBound, runs[position].lowerBound)...max(merged.upperBound, runs[position].upperBound)
+            runs.remove(at: position)
         }
+        if merged.lowerBound == version + 1 {
+            versions[replica] = merged.upperBound
+        } else {
+            runs.insert(merged, at: position)
+        }
+        if !runs.isEmpty { gaps[replica] = runs }
     }
 
     /// Records every change `other` has seen.
     public mutating func merge(_ other: CausalContext) {
         for (replica, counter) in other.versions where counter > versions[replica, default: 0] {
-            versions[replica] = counter
-            if var counters = gaps[replica] {
-                counters = counters.filter { $0 > counter }
-                gaps[replica] = counters.isEmpty ? nil : counters
+            insert(1...counter, of: replica)
+        }
+        for (replica, runs) in other.gaps {
+            for run in runs { insert(run, of: replica) }
+        }
+    }
+
+    /// Whether every change `other` has seen is seen here too.
+    public func covers(_ other: CausalContext) -> Bool {
+        for (replica, counter) in other.versions where !covers(1...counter, of: replica) { return false }
+        for (replica, runs) in other.gaps {
+            for run in runs where !covers(run, of: replica) { return false }
+        }
+        return true
+    }
+
+    private func covers(_ run: ClosedRange<UInt64>, of replica: ReplicaID) -> Bool {
+        let version = versions[replica, default: 0]
+        if run.upperBound <= version { return true }
+        let lower = max(run.lowerBound, version + 1)
+        // Runs are apart from each other and from the version: the rest must lie in one of them.
+        guard let runs = gaps[replica], let index = Self.index(of: lower, in: runs) else { return false }
+        return runs[index].upperBound >= run.upperBound
+    }
+
+    /// The run of `runs` holding `counter`, if any.
+    private static func index(of counter: UInt64, in runs: [ClosedRange<UInt64>]) -> Int? {
+        let position = firstRun(endingAtOrAfter: counter, in: runs)
+        return position < runs.count && runs[position].contains(counter) ? position : nil
+    }
+
+    /// The position of the first run whose upper end is at least `counter`.
+    private static func firstRun(endingAtOrAfter counter: UInt64, in runs: [ClosedRange<UInt64>]) -> Int {
+        var low = 0
+        var high = runs.count
+        while low < high {
+            let middle = (low + high) / 2
+            if runs[middle].upperBound < counter { low = middle + 1 } else { high = middle }
+        }
+        return low
+    }
+
+    /// The replicas this context has seen changes from.
+    public var replicas: Set<ReplicaID> { Set(versions.keys).union(gaps.keys) }
+
+    /// How many dots this context covers (every number up to each replica's version counts).
+    var size: UInt64 {
+        var total: UInt64 = 0
+        for version in versions.values { total &+= version }
+        for runs in gaps.values {
+            for run in runs { total &+= run.upperBound - run.lowerBound + 1 }
+        }
+        return total
+    }
+
+    /// Every dot this context covers, for a context known to be small (a delta's).
+    var dots: [Dot] {
+        var all: [Dot] = []
+        for (replica, version) in versions where version > 0 {
+            for counter in 1...version { all.append(Dot(replica, counter)) }
+        }
+        for (replica, runs) in gaps {
+            for run in runs {
+                for counter in run { all.append(Dot(replica, counter)) }
             }
-            compact(replica)
         }
-        for (replica, counters) in other.gaps {
-            for counter in counters { insert(Dot(replica, counter)) }
-        }
+        return all
     }
 
-    /// Moves the dots of `replica` that continue its number from the gaps into the vector.
-    private mutating func compact(_ replica: ReplicaID) {
-        guard var counters = gaps[replica] else { return }
-        var counter = versions[replica, default: 0]
-        while counter < .max, counters.remove(counter + 1) != nil { counter += 1 }
-        if counter > 0 { versions[replica] = counter }
-        gaps[replica] = counters.isEmpty ? nil : counters
-    }
-
-    // On the wire: the versions as (replica, number) pairs, the gaps as (replica, count,
-    // numbers…), all in two flat arrays of numbers.
+    // On the wire: the versions as (replica, number) pairs, the gaps as (replica, run count,
+    // then each run's two ends), all in two flat arrays of numbers.
     private enum CodingKeys: String, CodingKey { case versions = "v", gaps = "g" }
 
     public init(from decoder: any Decoder) throws {
@@ -85,17 +158,25 @@ public struct CausalContext: Hashable, Codable, Sendable {
             throw DecodingError.dataCorruptedError(forKey: .versions, in: container, debugDescription: "odd number of version fields")
         }
         for index in stride(from: 0, to: flatVersions.count, by: 2) where flatVersions[index + 1] > 0 {
-            versions[ReplicaID(rawValue: flatVersions[index])] = flatVersions[index + 1]
+            insert(1...flatVersions[index + 1], of: ReplicaID(rawValue: flatVersions[index]))
         }
         var index = 0
         while index < flatGaps.count {
-            guard index + 1 < flatGaps.count, flatGaps[index + 1] <= UInt64(flatGaps.count - index - 2) else {
+            guard index + 1 < flatGaps.count, flatGaps[index + 1] <= UInt64((flatGaps.count - index - 2) / 2) else {
                 throw DecodingError.dataCorruptedError(forKey: .gaps, in: container, debugDescription: "truncated gap list")
             }
             let replica = ReplicaID(rawValue: flatGaps[index])
             let count = Int(flatGaps[index + 1])
-            for number in flatGaps[(index + 2)..<(index + 2 + count)] { insert(Dot(replica, number)) }
-            index += 2 + count
+            var position = index + 2
+            for _ in 0..<count {
+                let (lower, upper) = (flatGaps[position], flatGaps[position + 1])
+                guard lower >= 1, lower <= upper else {
+                    throw DecodingError.dataCorruptedError(forKey: .gaps, in: container, debugDescription: "a run ends before it starts")
+                }
+                insert(lower...upper, of: replica)
+                position += 2
+            }
+            index = position
         }
     }
 
@@ -108,47 +189,16 @@ public struct CausalContext: Hashable, Codable, Sendable {
             flatVersions.append(version)
         }
         var flatGaps: [UInt64] = []
-        for (replica, numbers) in gaps {
+        for (replica, runs) in gaps {
             flatGaps.append(replica.rawValue)
-            flatGaps.append(UInt64(numbers.count))
-            flatGaps.append(contentsOf: numbers)
+            flatGaps.append(UInt64(runs.count))
+            for run in runs {
+                flatGaps.append(run.lowerBound)
+                flatGaps.append(run.upperBound)
+            }
         }
         try container.encode(flatVersions, forKey: .versions)
         try container.encode(flatGaps, forKey: .gaps)
-    }
-
-    /// Whether every change `other` has seen is seen here too.
-    public func covers(_ other: CausalContext) -> Bool {
-        for (replica, counter) in other.versions where counter > versions[replica, default: 0] {
-            // Only seen here if the numbers beyond this side's version are all in its gaps.
-            let version = versions[replica, default: 0]
-            guard version < .max, let counters = gaps[replica], counter - version <= UInt64(counters.count) else { return false }
-            for number in (version + 1)...counter where !counters.contains(number) { return false }
-        }
-        for (replica, counters) in other.gaps {
-            for counter in counters where !contains(Dot(replica, counter)) { return false }
-        }
-        return true
-    }
-
-    /// The replicas this context has seen changes from.
-    public var replicas: Set<ReplicaID> { Set(versions.keys).union(gaps.keys) }
-
-    /// How many dots this context covers (every number up to each replica's version counts).
-    var size: UInt64 {
-        versions.values.reduce(0, +) + UInt64(gaps.values.reduce(0) { $0 + $1.count })
-    }
-
-    /// Every dot this context covers, for a context known to be small (a delta's).
-    var dots: [Dot] {
-        var all: [Dot] = []
-        for (replica, version) in versions where version > 0 {
-            for counter in 1...version { all.append(Dot(replica, counter)) }
-        }
-        for (replica, counters) in gaps {
-            for counter in counters { all.append(Dot(replica, counter)) }
-        }
-        return all
     }
 }
 

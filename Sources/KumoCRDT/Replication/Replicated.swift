@@ -28,33 +28,25 @@ public struct Replicated<Value: CRDT>: Sendable {
     ///   saying how many replicas acknowledged (the change stays applied here and spreads later),
     ///   or ``ReplicationError/Code/typeMismatch`` when the key holds another type.
     public func update(consistency: WriteConsistency = .local, _ change: sending (inout Mutator<Value>) -> Void) async throws {
-        await replicator.place(key, replicas: replicas)
-        let holding = await replicator.isReplica(of: key)
-        let holders = await replicator.holders(of: key)
-        let replicas = holders.count + (holding ? 1 : 0)
-        if !holding {
-            // This node does not hold the key: it catches up from a holder first, so the change
-            // starts from the key's value and from this node's own earlier changes.
-            let items = try await replicator.gather(key, needed: 2, of: replicas + 1, peers: holders, timeout: max(consistency.timeout, .seconds(3)))
-            _ = await replicator.mergeRead(items, key: key, as: Value.self)
-        }
-        let stronger = consistency.level != .local || !holding
-        let (_, item) = try await replicator.update(key, as: type, encode: stronger, change)
-        guard let item, stronger else { return }
-        // A node that does not hold the key has the change reach at least one holder.
-        let needed = holding ? consistency.needed(of: replicas) : max(1, consistency.needed(of: replicas)) + 1
-        try await replicator.replicate(item, needed: needed, of: replicas + (holding ? 0 : 1), peers: holders, timeout: max(consistency.timeout, .seconds(3)))
+        let result = try await replicator.update(key, as: type, replicas: replicas, consistency: consistency, change)
+        guard let item = result.item, consistency.level != .local || !result.holding else { return }
+        // A node that does not hold the key has the change reach at least one holder (it does not
+        // count itself).
+        let replicas = result.holders.count + (result.holding ? 1 : 0)
+        let needed = result.holding ? consistency.needed(of: replicas) : max(1, consistency.needed(of: replicas)) + 1
+        try await replicator.replicate(
+            item, needed: needed, of: replicas + (result.holding ? 0 : 1), peers: result.holders,
+            timeout: max(consistency.timeout, .seconds(3)))
     }
 
-    /// The value, merged from `consistency`'s number of replicas (`.local`: this node's).
+    /// The value, merged from `consistency`'s number of replicas (`.local`: this node's, or a
+    /// holder's when this node does not hold the key).
     /// - Throws: ``ReplicationError`` with code ``ReplicationError/Code/consistencyNotReached``
     ///   saying how many answered.
     public func read(consistency: ReadConsistency = .local) async throws -> Value {
-        await replicator.place(key, replicas: replicas)
-        let holding = await replicator.isReplica(of: key)
-        guard consistency.level != .local || !holding else { return await value }
+        let (local, holding, holders) = await replicator.readLocal(key, replicas: replicas)
+        if consistency.level == .local, holding { return local as? Value ?? Value() }
         await replicator.register(type)
-        let holders = await replicator.holders(of: key)
         let replicas = holders.count + (holding ? 1 : 0)
         // This node's own value counts as an answer only when it holds the key.
         let needed = holding ? consistency.needed(of: replicas) : max(1, consistency.needed(of: replicas)) + 1

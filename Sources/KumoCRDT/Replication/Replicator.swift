@@ -164,6 +164,42 @@ actor Replicator {
 
     /// Changes `key` with `change`. Returns the delta as an item to send at a stronger
     /// consistency when `encode`, and whether anything changed.
+    /// What an update left to do: the delta to send when a stronger consistency (or this node
+    /// not holding the key) asks for it, and the key's holders.
+    struct UpdateResult: Sendable {
+        var item: DeltaItem?
+        var holding: Bool
+        var holders: Set<NodeID>
+    }
+
+    /// Changes `key` (held by `replicas` nodes, `nil` for all) with `change`, in one call for the
+    /// common case. A node that does not hold the key first merges a holder's value, so the change
+    /// starts from it and from this node's own earlier changes.
+    func update<Value: CRDT>(
+        _ key: String, as crdt: CRDTType, replicas: Int?, consistency: WriteConsistency,
+        _ change: sending (inout Mutator<Value>) -> Void
+    ) async throws -> UpdateResult {
+        store.place(key, replicas: replicas)
+        let holding = store.isReplica(of: key)
+        // Only a stronger write, or one from a node that does not hold the key, needs them.
+        let holders = consistency.level != .local || !holding ? self.holders(of: key) : []
+        if !holding {
+            register(crdt)
+            let items = try await gather(
+                key, needed: 2, of: holders.count + 1, peers: holders, timeout: max(consistency.timeout, .seconds(3)))
+            _ = await receive(items)
+        }
+        let item = try await update(key, as: crdt, encode: consistency.level != .local || !holding, change).item
+        return UpdateResult(item: item, holding: holding, holders: holders)
+    }
+
+    /// This node's value of `key` (held by `replicas` nodes), whether it holds the key, and the
+    /// other holders: one call for a read.
+    func readLocal(_ key: String, replicas: Int?) -> (value: (any CRDT)?, holding: Bool, holders: Set<NodeID>) {
+        store.place(key, replicas: replicas)
+        return (store.value(key), store.isReplica(of: key), holders(of: key))
+    }
+
     func update<Value: CRDT>(
         _ key: String, as crdt: CRDTType, encode: Bool, _ change: sending (inout Mutator<Value>) -> Void
     ) async throws -> (changed: Bool, item: DeltaItem?) {
