@@ -10,6 +10,8 @@ public struct Mutator<Value: CRDT> {
     public let now: UInt64
     /// The change so far, as a delta.
     public private(set) var delta = Value()
+    /// Whether any change was applied.
+    private(set) var changed = false
 
     init(value: Value, replica: ReplicaID, now: UInt64) {
         self.value = value
@@ -19,7 +21,13 @@ public struct Mutator<Value: CRDT> {
 
     /// Applies any change: `change` mutates the value (for `replica`) and returns its delta.
     public mutating func apply(_ change: (inout Value, ReplicaID) -> Value) {
-        delta.merge(change(&value, replica))
+        let next = change(&value, replica)
+        if changed {
+            delta.merge(next)
+        } else {
+            delta = next
+            changed = true
+        }
     }
 }
 

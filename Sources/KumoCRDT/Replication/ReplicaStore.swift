@@ -167,7 +167,7 @@ struct ReplicaStore: Sendable {
         let dot = entry.applied.next(for: replica)
         entry.value = value
         store(key, entry)
-        enqueue(key: key, type: type, delta: delta, dots: CausalContext(dots: [dot]), except: nil)
+        enqueue(key: key, type: type, delta: delta, dot: dot)
         return dot
     }
 
@@ -230,16 +230,16 @@ struct ReplicaStore: Sendable {
         stale = []
     }
 
-    /// Adds a delta to what peers (all but `except`) are to be sent.
-    private mutating func enqueue(key: String, type: CRDTType, delta: any CRDT, dots: CausalContext, except: NodeID?) {
+    /// Adds a delta made here, with its one dot, to what the key's holders are to be sent.
+    private mutating func enqueue(key: String, type: CRDTType, delta: any CRDT, dot: Dot) {
         let holders = replicaSet(of: key)
-        for peer in peers where peer != except && holders?.contains(peer) ?? true {
+        for peer in peers where holders?.contains(peer) ?? true {
             var queue = pending.removeValue(forKey: peer) ?? [:]
             if var waiting = queue.removeValue(forKey: key) {
-                if type.mergeInPlace(&waiting.delta, delta) { waiting.dots.merge(dots) }
+                if type.mergeInPlace(&waiting.delta, delta) { waiting.dots.insert(dot) }
                 queue[key] = waiting
             } else if queue.count < pendingLimit {
-                queue[key] = Pending(delta: delta, type: type.name, dots: dots)
+                queue[key] = Pending(delta: delta, type: type.name, dots: CausalContext(dots: CollectionOfOne(dot)))
             }
             pending[peer] = queue
         }

@@ -215,7 +215,7 @@ actor Replicator {
             mutator = Mutator(value: held as? Value ?? Value(), replica: store.replica, now: mutator.now)
         }
         change(&mutator)
-        guard mutator.delta != Value() else {
+        guard mutator.changed, mutator.delta != Value() else {
             if taken { store.restore(key, mutator.value) }
             return (false, nil)
         }
