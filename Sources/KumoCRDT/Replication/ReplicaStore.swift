@@ -10,6 +10,13 @@ struct ReplicaStore: Sendable {
         /// Every change (delta dot) the value covers.
         var applied: CausalContext
         var digest: UInt64
+
+        /// The value, leaving a placeholder, so that its taker holds the only reference.
+        mutating func takeValue() -> any CRDT {
+            let taken = value
+            value = Flag()
+            return taken
+        }
     }
 
     /// A peer's deltas not yet sent, merged per key.
@@ -146,11 +153,12 @@ struct ReplicaStore: Sendable {
     /// mutates it without a copy; ``applyLocal(key:type:value:delta:)`` or ``restore(_:_:)`` puts
     /// it back.
     mutating func take(_ key: String) -> (any CRDT)? {
-        guard var entry = entries[key] else { return nil }
-        let value = entry.value
-        entry.value = Flag()
-        entries[key] = entry
-        return value
+        entries[key]?.takeValue()
+    }
+
+    private static func put(_ value: any CRDT, into entry: inout Entry, replica: ReplicaID) -> Dot {
+        entry.value = value
+        return entry.applied.next(for: replica)
     }
 
     /// Puts back a value taken with ``take(_:)`` that did not change.
@@ -162,11 +170,11 @@ struct ReplicaStore: Sendable {
     /// Returns the delta's dot.
     @discardableResult
     mutating func applyLocal(key: String, type: CRDTType, value: any CRDT, delta: any CRDT) -> Dot {
-        var entry = entries.removeValue(forKey: key)
-            ?? Entry(type: type.name, value: type.empty(), applied: CausalContext(), digest: 0)
-        let dot = entry.applied.next(for: replica)
-        entry.value = value
-        store(key, entry)
+        // One lookup: the entry is changed where it is.
+        let replica = self.replica
+        let dot = Self.put(value, into: &entries[key, default: Entry(type: type.name, value: Flag(), applied: CausalContext(), digest: 0)], replica: replica)
+        stale.insert(key)
+        recent.insert(key)
         enqueue(key: key, type: type, delta: delta, dot: dot)
         return dot
     }
