@@ -1,5 +1,4 @@
 import ArgumentParser
-import Foundation
 import CoreMetrics
 import Kumo
 import KumoCRDT
@@ -80,11 +79,6 @@ struct CRDTScenario: AsyncParsableCommand {
                     if everywhere {
                         converged = true
                         break
-                    }
-                    if ProcessInfo.processInfo.environment["KUMO_BENCH_TRACE"] != nil {
-                        var seen = [try await crdtValues(on: system)[phase]]
-                        for agent in remote { seen.append(try await agent.values()[phase]) }
-                        FileHandle.standardError.write("\(clock.now - lastUpdate): \(seen)\n".data(using: .utf8)!)
                     }
                     try await Task.sleep(for: .milliseconds(5))
                 }

@@ -119,6 +119,23 @@ public struct CausalContext: Hashable, Codable, Sendable {
         return low
     }
 
+    /// Feeds the changes seen to `hash` in an order every node agrees on (replicas sorted, runs
+    /// as their two ends), so equal contexts hash alike.
+    func addCanonically(to hash: inout FNV1a) {
+        for (replica, version) in versions.sorted(by: { $0.key < $1.key }) {
+            hash.add(replica.rawValue)
+            hash.add(version)
+        }
+        hash.add(UInt64.max)
+        for (replica, runs) in gaps.sorted(by: { $0.key < $1.key }) {
+            hash.add(replica.rawValue)
+            for run in runs {
+                hash.add(run.lowerBound)
+                hash.add(run.upperBound)
+            }
+        }
+    }
+
     /// The replicas this context has seen changes from.
     public var replicas: Set<ReplicaID> { Set(versions.keys).union(gaps.keys) }
 

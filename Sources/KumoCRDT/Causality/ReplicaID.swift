@@ -12,17 +12,11 @@ public struct ReplicaID: Hashable, Comparable, Codable, Sendable, CustomStringCo
     /// The replica of a node incarnation: an FNV-1a hash of its address and incarnation, the same
     /// on every node.
     public init(_ node: NodeID) {
-        var hash: UInt64 = 0xCBF2_9CE4_8422_2325
-        func mix(_ byte: UInt8) {
-            hash ^= UInt64(byte)
-            hash &*= 0x0000_0100_0000_01B3
-        }
-        for byte in node.address.host.utf8 { mix(byte) }
-        for shift in stride(from: 0, to: 64, by: 8) {
-            mix(UInt8(truncatingIfNeeded: UInt64(node.address.port) >> UInt64(shift)))
-        }
-        for shift in stride(from: 0, to: 64, by: 8) { mix(UInt8(truncatingIfNeeded: node.incarnation >> UInt64(shift))) }
-        rawValue = hash
+        var hash = FNV1a()
+        hash.add(node.address.host)
+        hash.add(UInt64(node.address.port))
+        hash.add(node.incarnation)
+        rawValue = hash.value
     }
 
     public static func < (lhs: ReplicaID, rhs: ReplicaID) -> Bool { lhs.rawValue < rhs.rawValue }

@@ -8,8 +8,6 @@ struct CRDTType: Sendable {
     let name: String
     let empty: @Sendable () -> any CRDT
     let decode: @Sendable ([UInt8], BinaryDecoder) throws -> any CRDT
-    /// `a` joined with `b`, and whether that changed `a`; `nil` when either is not of the type.
-    let merge: @Sendable (any CRDT, any CRDT) -> (value: any CRDT, changed: Bool)?
     /// Joins `b` into `a` in place (no copy of `a`'s storage); `false` when either is not of the
     /// type (`a` is then unchanged).
     let mergeInPlace: @Sendable (inout any CRDT, any CRDT) -> Bool
@@ -18,11 +16,6 @@ struct CRDTType: Sendable {
         name = Self.name(of: type)
         empty = { Value() }
         decode = { bytes, decoder in try decoder.decode(Value.self, from: ByteBuffer(bytes: bytes)) }
-        merge = { a, b in
-            guard let a = a as? Value, let b = b as? Value else { return nil }
-            let joined = a.merging(b)
-            return (joined, joined != a)
-        }
         mergeInPlace = { a, b in
             guard var joined = a as? Value, let b = b as? Value else { return false }
             a = Flag()   // drops the existential's reference, so the merge does not copy

@@ -86,19 +86,16 @@ struct ReplicaStore: Sendable {
     /// The `count` nodes of `members` with the highest rendezvous hash for `key`.
     static func rendezvous(_ key: String, among members: Set<NodeID>, count: Int) -> Set<NodeID> {
         guard members.count > count else { return members }
-        var keyHash: UInt64 = 0xCBF2_9CE4_8422_2325
-        for byte in key.utf8 {
-            keyHash ^= UInt64(byte)
-            keyHash &*= 0x0000_0100_0000_01B3
-        }
+        var keyHash = FNV1a()
+        keyHash.add(key)
+        // SplitMix64 of the key's hash and the node's replica number, computed once per node.
         func score(_ node: NodeID) -> UInt64 {
-            // SplitMix64 of the key's hash and the node's replica number.
-            var z = keyHash ^ ReplicaID(node).rawValue &+ 0x9E37_79B9_7F4A_7C15
+            var z = keyHash.value ^ ReplicaID(node).rawValue &+ 0x9E37_79B9_7F4A_7C15
             z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
             z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
             return z ^ (z >> 31)
         }
-        let ranked = members.sorted { (score($0), $0) > (score($1), $1) }
+        let ranked = members.map { (score: score($0), node: $0) }.sorted { ($0.score, $0.node) > ($1.score, $1.node) }.map(\.node)
         return Set(ranked.prefix(count))
     }
 
@@ -327,22 +324,8 @@ struct ReplicaStore: Sendable {
 
     /// A digest of the changes a value covers, the same on every node for the same changes.
     static func digest(_ context: CausalContext) -> UInt64 {
-        var hash: UInt64 = 0xCBF2_9CE4_8422_2325
-        func mix(_ value: UInt64) {
-            for shift in stride(from: 0, to: 64, by: 8) {
-                hash ^= (value >> UInt64(shift)) & 0xFF
-                hash &*= 0x0000_0100_0000_01B3
-            }
-        }
-        for (replica, counter) in context.versions.sorted(by: { $0.key < $1.key }) {
-            mix(replica.rawValue)
-            mix(counter)
-        }
-        mix(0xFFFF_FFFF_FFFF_FFFF)
-        for dot in context.cloud.sorted() {
-            mix(dot.replica.rawValue)
-            mix(dot.counter)
-        }
-        return hash == 0 ? 1 : hash
+        var hash = FNV1a()
+        context.addCanonically(to: &hash)
+        return hash.value == 0 ? 1 : hash.value
     }
 }

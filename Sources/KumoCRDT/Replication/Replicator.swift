@@ -155,12 +155,9 @@ actor Replicator {
         return ReplicaStorage.Record(kind: .state, key: item.key, type: item.type, bytes: item.bytes, context: context)
     }
 
-    /// Whether any task follows the changes of `key`.
-    private func hasSubscribers(_ key: String) -> Bool { subscribers[key]?.isEmpty == false }
 
     func value(_ key: String) -> (any CRDT)? { store.value(key) }
 
-    func typeName(of key: String) -> String? { store.type(of: key) }
 
     /// Changes `key` with `change`. Returns the delta as an item to send at a stronger
     /// consistency when `encode`, and whether anything changed.
@@ -349,14 +346,9 @@ actor Replicator {
     func answer(_ page: DigestPage, from peer: NodeID?) -> DigestAnswer {
         store.refreshDigests()
         let (send, want) = store.compare(page.digests, from: peer)
-        var states: [StateItem] = []
-        var bytes = 0
-        for key in send {
-            guard bytes < settings.maxMessageBytes, let item = try? stateItem(key) else { continue }
-            bytes += item.bytes.count + key.utf8.count
-            states.append(item)
-        }
-        return DigestAnswer(states: states, wanted: want)
+        // One message's worth; the next round sends more.
+        var next = 0
+        return DigestAnswer(states: states(of: send, from: &next), wanted: want)
     }
 
     // MARK: Peers and schedules
@@ -587,21 +579,10 @@ actor Replicator {
                 try await agent.exchange(DigestPage(digests: self.store.digests(for: peer)))
             }
             _ = await receive(answer.states)
-            var states: [StateItem] = []
-            var bytes = 0
-            for key in answer.wanted {
-                guard let item = try? stateItem(key) else { continue }
-                states.append(item)
-                bytes += item.bytes.count
-                if bytes >= settings.maxMessageBytes {
-                    let batch = states
-                    states = []
-                    bytes = 0
-                    _ = try await system.withCallTimeout(settings.antiEntropyInterval * 5) { try await agent.deliverStates(batch) }
-                }
-            }
-            if !states.isEmpty {
-                let batch = states
+            var next = 0
+            while next < answer.wanted.count {
+                let batch = states(of: answer.wanted, from: &next)
+                guard !batch.isEmpty else { continue }
                 _ = try await system.withCallTimeout(settings.antiEntropyInterval * 5) { try await agent.deliverStates(batch) }
             }
         } catch {

@@ -147,17 +147,25 @@ extension JobsRuntime {
             }
         }
         do {
-            let worker = try JobWorker.resolve(id: .named(JobWorker.actorName, on: node), using: system)
-            let reply = try await system.withCallMetadata(JobMetadata.jobID, id) {
-                try await system.withCallTimeout(timeout ?? Self.noTimeout) {
-                    try await worker.run(JobRequest(job: job, arguments: arguments, cost: cost))
-                }
+            let reply = try await callWorker(on: node, id: id, timeout: timeout) { worker in
+                try await worker.run(JobRequest(job: job, arguments: arguments, cost: cost))
             }
             record(reply.load, from: node, returning: 1, cost: cost)
             return classify(reply.outcome, job: job, node: node)
         } catch {
             placement.withLock { $0.returned(1, cost: cost, from: node) }
             return classify(callError: error, job: job, node: node, timeout: timeout)
+        }
+    }
+
+    /// Calls `node`'s worker with `body`, the job id in the call metadata and the job's timeout
+    /// (or none) as the deadline.
+    func callWorker<Reply: Sendable>(
+        on node: NodeID, id: String, timeout: Duration?, _ body: (JobWorker) async throws -> Reply
+    ) async throws -> Reply {
+        let worker = try JobWorker.resolve(id: .named(JobWorker.actorName, on: node), using: system)
+        return try await system.withCallMetadata(JobMetadata.jobID, id) {
+            try await system.withCallTimeout(timeout ?? Self.noTimeout) { try await body(worker) }
         }
     }
 
@@ -206,18 +214,17 @@ extension JobsRuntime {
 
     /// What a failed call to a worker means to the caller.
     func classify(callError error: any Error, job: String, node: NodeID, timeout: Duration?) -> AttemptResult {
-        let name = "\(node)"
         guard let error = error as? ClusterError else { return .final(error) }
         switch error.code {
         case .timeout:
             return .nodeFailed(JobError(
-                .timedOut, job: job, node: node, "no result from node \(name) within \(timeout.map { "\($0)" } ?? "the call's deadline")"))
+                .timedOut, job: job, node: node, "no result from node \(node) within \(timeout.map { "\($0)" } ?? "the call's deadline")"))
         case .connectionLost, .nodeUnreachable, .nodeGone, .shuttingDown, .downed:
             placement.withLock { $0.remove(node) }
-            return .nodeFailed(JobError(.nodeLost, job: job, node: node, "node \(name) was lost while it ran the job: \(error.message)"))
+            return .nodeFailed(JobError(.nodeLost, job: job, node: node, "node \(node) was lost while it ran the job: \(error.message)"))
         case .unknownActor:
             placement.withLock { $0.remove(node) }
-            return .final(JobError(.unknownJob, job: job, node: node, "node \(name) does not run the Jobs plugin"))
+            return .final(JobError(.unknownJob, job: job, node: node, "node \(node) does not run the Jobs plugin"))
         case .cancelled:
             return .final(JobError(.cancelled, job: job, node: node, "the call was cancelled"))
         default:

@@ -142,11 +142,8 @@ extension JobsRuntime {
             return (outcomes.map { classify($0, job: job, node: node) }, .now - start)
         }
         do {
-            let worker = try JobWorker.resolve(id: .named(JobWorker.actorName, on: node), using: system)
-            let reply = try await system.withCallMetadata(JobMetadata.jobID, id) {
-                try await system.withCallTimeout(timeout ?? Self.noTimeout) {
-                    try await worker.runBatch(JobBatchRequest(job: job, items: items, cost: cost))
-                }
+            let reply = try await callWorker(on: node, id: id, timeout: timeout) { worker in
+                try await worker.runBatch(JobBatchRequest(job: job, items: items, cost: cost))
             }
             record(reply.load, from: node, returning: items.count, cost: cost)
             guard reply.outcomes.count == items.count else {

@@ -54,14 +54,7 @@ public struct JobDefinition<Value: Sendable>: Sendable {
         name: String?, function: String, fileID: String, options: JobOptions = JobOptions(), isAsync: Bool,
         run: @escaping @Sendable (inout JobArgumentReader) async throws -> Value
     ) where Value: Codable {
-        let name = name ?? Self.qualifiedName(function, fileID: fileID)
-        self.name = name
-        self.options = options
-        self.entry = JobEntry(name: name, options: options, isAsync: isAsync) { reader in
-            let value = try await run(&reader)
-            return try BinaryEncoder().encode(value)
-        }
-        self.decode = { bytes, decoder in try decoder.decode(Value.self, from: bytes) }
+        self.init(result: .codable, name: name, function: function, fileID: fileID, isAsync: isAsync, options: options, run: run)
     }
 
     /// A job that returns nothing.
@@ -69,14 +62,7 @@ public struct JobDefinition<Value: Sendable>: Sendable {
         name: String?, function: String, fileID: String, options: JobOptions = JobOptions(), isAsync: Bool,
         run: @escaping @Sendable (inout JobArgumentReader) async throws -> Void
     ) where Value == Void {
-        let name = name ?? Self.qualifiedName(function, fileID: fileID)
-        self.name = name
-        self.options = options
-        self.entry = JobEntry(name: name, options: options, isAsync: isAsync) { reader in
-            try await run(&reader)
-            return ByteBuffer()
-        }
-        self.decode = { _, _ in () }
+        self.init(result: .none, name: name, function: function, fileID: fileID, isAsync: isAsync, options: options, run: run)
     }
 
     /// The same job with its options changed by `change`: for settings a node learns at run
