@@ -6,6 +6,7 @@
 @_exported import struct KumoCore.BinaryDecoder
 @_exported import struct KumoCore.BinaryEncoder
 @_exported import struct KumoCore.CallMetadata
+@_exported import struct KumoCore.FNV1a
 @_exported import struct KumoCore.NodeAddress
 @_exported import struct KumoCore.NodeID
 @_exported import struct KumoCore.ProtocolVersion

@@ -32,12 +32,14 @@ extension ClusterDaemon {
         if reachable {
             downing.forget(target)
             if let member = membership.mark(target, .reachable) {
+                gossip.setPeer(target, reachable: true)
                 log.info("member reachable again", metadata: ["kumo.member": "\(member.name) \(member.node)"])
                 publish(.reachable(member))
             }
         } else {
             downing.unreachable(target, at: clock.now)
             if let member = membership.mark(target, .unreachable) {
+                gossip.setPeer(target, reachable: false)
                 log.info("member unreachable", metadata: ["kumo.member": "\(member.name) \(member.node)"])
                 publish(.unreachable(member))
             }
@@ -45,11 +47,9 @@ extension ClusterDaemon {
     }
 
     private func nextProbeTarget() -> NodeID? {
-        while let next = probeOrder.popLast() {
-            if isAlive(next) && next != me { return next }
-        }
-        probeOrder = membership.alive.map(\.node).filter { $0 != me }.shuffled()
-        return probeOrder.popLast()
+        var random = SystemRandomNumberGenerator()
+        return probeOrder.next(
+            isAlive: { $0 != me && isAlive($0) }, members: { membership.alive.map(\.node).filter { $0 != me } }, using: &random)
     }
 
     func directProbe(_ target: NodeID) async -> Bool {

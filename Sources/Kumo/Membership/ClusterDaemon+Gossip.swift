@@ -1,14 +1,13 @@
 import KumoCore
 
-/// What nodes exchange in a gossip round: their membership views.
-struct GossipEnvelope: Sendable, Codable {
-    var membership: Membership
-}
+/// What nodes exchange in a gossip round: a digest of their membership views, and the view
+/// itself unless the two are known to agree (``GossipEngine``).
+typealias MembershipEnvelope = GossipEnvelope<Membership>
 
 extension ClusterDaemon {
     /// A joining node asks a seed (or the control node) to let it in; the answer is the seed's
     /// view, in which the joiner is up.
-    distributed func join(_ member: Member) throws -> GossipEnvelope {
+    distributed func join(_ member: Member) throws -> Membership {
         guard let caller = ClusterSystem.currentCaller, caller == member.node else {
             log.warning("refused a join whose member \(member.node) is not the caller \(String(describing: ClusterSystem.currentCaller))")
             throw ClusterError(.protocolError, "a node may only join as itself", node: me)
@@ -31,15 +30,8 @@ extension ClusterDaemon {
         if let known = membership[member.node], known.status.isTerminal {
             throw ClusterError(.nodeGone, "\(member.node) was \(known.status); restart to join as a new incarnation", node: me)
         }
-        var admitted = member
-        if admitted.status < .up {
-            admitted.status = .up
-            // The joiner is younger than every member this seed knows of (``Member/upNumber``).
-            admitted.upNumber = membership[member.node].map(\.upNumber).flatMap { $0 == 0 ? nil : $0 }
-                ?? membership.highestUpNumber + 1
-        }
-        apply(membership.update(admitted))
-        return GossipEnvelope(membership: membership)
+        apply(membership.admit(member))
+        return membership
     }
 
     /// One push–pull exchange: the caller's view in, this node's merged view out.
@@ -49,51 +41,68 @@ extension ClusterDaemon {
     /// the caller is down only when the caller's address is higher than its own: two nodes that
     /// downed each other, each alone, may ask each other where they stand (``askWhereIStand(_:)``)
     /// at the same moment, and exactly one of them must go down, not both.
-    distributed func gossip(_ envelope: GossipEnvelope) -> GossipEnvelope? {
+    distributed func gossip(_ envelope: MembershipEnvelope) -> MembershipEnvelope? {
         guard let caller = ClusterSystem.currentCaller else { return nil }
         if stopped {
             guard let myself, myself.status.isTerminal else { return nil }
-            return GossipEnvelope(membership: ownRecord(myself))
+            return full(ownRecord(myself))
         }
         // Two nodes that downed each other, each alone, ask each other where they stand with
         // nothing but their own record (``askWhereIStand(_:)``). Only such an ask goes unanswered
         // by the lower address; a node downed by hand, which downed nobody and gossips its whole
         // view, is told its verdict at once.
         let alone = membership.alive.allSatisfy { $0.node == me }
-        let asking = envelope.membership.members.count == 1 && envelope.membership[caller] != nil
+        let asking = envelope.message.map { $0.members.count == 1 && $0[caller] != nil } ?? false
         if alone, asking, caller.address < me.address, let myself,
            forgotten[caller] != nil || membership[caller].map({ $0.status.isTerminal }) == true
         {
             log.info("ignored gossip from \(caller), which is down here; both are alone and it has the lower address")
-            return GossipEnvelope(membership: ownRecord(myself))
+            return full(ownRecord(myself))
         }
         if forgotten[caller] != nil {
             log.info("ignored gossip from \(caller), which was down or left and is forgotten here")
             var verdict = Membership()
             verdict.update(Member(node: caller, name: "", status: .down))
-            return GossipEnvelope(membership: verdict)
+            return full(verdict)
         }
         if let known = membership[caller], known.status.isTerminal {
             // Take nothing from it, but tell it where it stands, so a downed node learns it.
             log.info("ignored gossip from \(caller), which is \(known.status) here")
-            return GossipEnvelope(membership: membership)
+            return full(membership)
         }
-        if membership[caller] == nil, envelope.membership[caller].map({ $0.status.isTerminal }) ?? true {
+        if membership[caller] == nil, envelope.message?[caller].map({ $0.status.isTerminal }) ?? true {
             log.info("ignored gossip from \(caller), which is not a member")
             return nil
         }
-        merge(envelope)
-        return GossipEnvelope(membership: membership)
+        let (answer, changes) = gossip.receive(withoutForgotten(envelope), from: caller, into: &membership)
+        if let changes { apply(changes) }
+        return answer
     }
 
-    func merge(_ envelope: GossipEnvelope) {
-        apply(membership.merge(envelope.membership) { forgotten[$0] != nil })
+    /// An envelope that carries `view` whatever the other side has.
+    func full(_ view: Membership) -> MembershipEnvelope {
+        MembershipEnvelope(digest: view.digest, message: view)
+    }
+
+    /// `envelope` without the members forgotten here, which must never come back.
+    func withoutForgotten(_ envelope: MembershipEnvelope) -> MembershipEnvelope {
+        guard !forgotten.isEmpty, let view = envelope.message, view.members.keys.contains(where: { forgotten[$0] != nil }) else {
+            return envelope
+        }
+        return MembershipEnvelope(digest: envelope.digest, message: view.removing { forgotten[$0] != nil })
+    }
+
+    /// Merges a view a seed answered with.
+    func merge(_ view: Membership) {
+        apply(membership.merge(view) { forgotten[$0] != nil })
     }
 
     /// One gossip round: join through the seeds while not a member, else exchange views with one
     /// random member.
     func gossipRound() async {
         guard !stopped, let myself else { return }
+        // The engine decides when and with whom; its schedule moves on in every round.
+        let exchanges = gossip.round(at: clock.now, membership)
         if myself.status == .joining {
             await joinThroughSeeds()
             return
@@ -123,22 +132,23 @@ extension ClusterDaemon {
         }
         askInterval = .zero
         nextAskAt = nil
-        let reachable = others.filter { $0.reachability == .reachable }
-        // Mostly reachable members; now and then an unreachable one, so a healed partition merges.
-        let pool = reachable.isEmpty || Int.random(in: 0..<10) == 0 ? others : reachable
-        guard let peer = pool.randomElement() else { return }
-        await exchange(with: peer.node)
+        for exchange in exchanges {
+            await self.exchange(exchange.envelope, with: exchange.peer)
+        }
     }
 
-    func exchange(with node: NodeID) async {
+    /// Sends `envelope` to `node`'s agent and merges the answer.
+    func exchange(_ envelope: MembershipEnvelope, with node: NodeID) async {
         do {
             let remote = try daemon(on: node)
             messagesSent += 1
             let reply = try await actorSystem.withCallTimeout(settings.probeTimeout * 2) {
-                try await remote.gossip(GossipEnvelope(membership: membership))
+                try await remote.gossip(envelope)
             }
-            if let reply { merge(reply) }
+            guard !stopped, let reply else { return }
+            if let changes = gossip.receiveReply(withoutForgotten(reply), from: node, into: &membership) { apply(changes) }
         } catch {
+            gossip.exchangeFailed(with: node)
             log.trace("gossip with \(node) failed: \(error)")
         }
     }
@@ -157,11 +167,11 @@ extension ClusterDaemon {
         do {
             let remote = try daemon(on: node)
             messagesSent += 1
-            let envelope = GossipEnvelope(membership: ownRecord(myself))
+            let envelope = full(ownRecord(myself))
             let reply = try await actorSystem.withCallTimeout(settings.probeTimeout * 2) {
                 try await remote.gossip(envelope)
             }
-            if !stopped, let verdict = reply?.membership[me], verdict.status == .down {
+            if !stopped, let verdict = reply?.message?[me], verdict.status == .down {
                 log.notice("\(node) answered that this node is down there")
                 downReason = "\(node) answered that this node is down there"
                 apply(membership.update(verdict))
@@ -255,9 +265,10 @@ extension ClusterDaemon {
 
     private func pushToSome() async {
         let targets = membership.alive.filter { $0.node != me && $0.reachability == .reachable }.shuffled().prefix(3)
+        let envelope = full(membership)
         await withTaskGroup(of: Void.self) { group in
             for target in targets {
-                group.addTask { await self.exchange(with: target.node) }
+                group.addTask { await self.exchange(envelope, with: target.node) }
             }
         }
     }

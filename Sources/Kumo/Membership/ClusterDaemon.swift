@@ -27,6 +27,8 @@ distributed actor ClusterDaemon {
     let log: Logger
 
     var membership = Membership()
+    /// When and with whom to gossip the membership.
+    var gossip: GossipEngine
     /// The downing strategy's state: who is unreachable since when.
     var downing: Downing
     /// Why this node is about to go down, when it knows better than "the cluster said so".
@@ -43,7 +45,7 @@ distributed actor ClusterDaemon {
     var nextAskAt: ContinuousClock.Instant?
     var askInterval: Duration = .zero
     var loops: [Task<Void, Never>] = []
-    var probeOrder: [NodeID] = []
+    var probeOrder = ProbeOrder()
     var stopped = false
 
     var eventSubscribers: [Int: AsyncStream<MembershipEvent>.Continuation] = [:]
@@ -61,6 +63,7 @@ distributed actor ClusterDaemon {
         self.myName = actorSystem.settings.name
         self.role = actorSystem.settings.role
         self.downing = Downing(strategy: settings.downing, me: actorSystem.node)
+        self.gossip = GossipEngine(me: actorSystem.node, settings: .init(interval: settings.gossipInterval), now: ContinuousClock.now)
         var log = actorSystem.logger
         log[metadataKey: "kumo.actor"] = "kumo.cluster"
         self.log = log
@@ -90,7 +93,11 @@ distributed actor ClusterDaemon {
     }
 
     private func gossipLoop() async {
-        while await pause(settings.gossipInterval) { await gossipRound() }
+        while !stopped {
+            try? await Task.sleep(until: gossip.nextRound, clock: clock)
+            guard !Task.isCancelled, !stopped else { return }
+            await gossipRound()
+        }
     }
 
     private func probeLoop() async {
@@ -122,6 +129,17 @@ distributed actor ClusterDaemon {
         if !changes.isEmpty { actorSystem.metrics.recordMembers(membership) }
         for change in changes {
             let member = change.member
+            if member.node != me {
+                if change.previous == nil, !member.status.isTerminal {
+                    var random = SystemRandomNumberGenerator()
+                    probeOrder.insert(member.node, using: &random)
+                }
+                if member.status.isTerminal {
+                    gossip.removePeer(member.node)
+                } else {
+                    gossip.setPeer(member.node, reachable: member.reachability == .reachable)
+                }
+            }
             publish(.statusChanged(member, previous: change.previous))
             if member.status.isTerminal {
                 terminalSince[member.node] = clock.now

@@ -4,10 +4,16 @@ import KumoCore
 ///
 /// A pure value, so its merge rules are tested alone. Statuses form a lattice per node (see
 /// ``MemberStatus``); a newer incarnation at an address supersedes the older one, which is then
-/// down. Reachability is not merged: each node judges it for itself.
-struct Membership: Sendable, Hashable, Codable {
+/// down. Reachability is not merged: each node judges it for itself. The view keeps a digest
+/// (the XOR of one hash per member) up to date as it changes, so gossip can tell in constant time
+/// whether two views agree.
+struct Membership: Sendable {
     /// Members by node.
     private(set) var members: [NodeID: Member] = [:]
+    /// The incarnations known at each address.
+    private var incarnations: [NodeAddress: [UInt64]] = [:]
+    /// The XOR of ``hash(_:)`` over the members: equal views have equal digests.
+    private(set) var digest: UInt64 = 0
 
     init() {}
 
@@ -30,52 +36,75 @@ struct Membership: Sendable, Hashable, Codable {
     @discardableResult
     mutating func update(_ incoming: Member) -> [Change] {
         var changes: [Change] = []
-        var incoming = incoming
-        // Incarnations grow with each start at an address: a newer one means the older is gone.
-        for (node, existing) in members where node.address == incoming.node.address && node != incoming.node {
-            if node.incarnation < incoming.node.incarnation, !existing.status.isTerminal {
-                var down = existing
-                down.status = .down
-                members[node] = down
-                changes.append(Change(member: down, previous: existing.status))
-            } else if node.incarnation > incoming.node.incarnation, !incoming.status.isTerminal {
-                incoming.status = .down
-            }
-        }
         if var existing = members[incoming.node] {
             // Up numbers merge by their minimum (0 is unknown), so two seeds that both admitted
             // a joiner settle on one number; they change no status and make no event.
-            if incoming.upNumber != 0, existing.upNumber == 0 || incoming.upNumber < existing.upNumber {
-                existing.upNumber = incoming.upNumber
-                members[incoming.node] = existing
+            let lowerUpNumber = incoming.upNumber != 0 && (existing.upNumber == 0 || incoming.upNumber < existing.upNumber)
+            let forward = incoming.status > existing.status
+            guard lowerUpNumber || forward else { return changes }
+            let previous = existing
+            if lowerUpNumber { existing.upNumber = incoming.upNumber }
+            if forward {
+                existing.status = incoming.status
+                if existing.name.isEmpty { existing.name = incoming.name }
+                changes.append(Change(member: existing, previous: previous.status))
             }
-            guard incoming.status > existing.status else { return changes }
-            let previous = existing.status
-            existing.status = incoming.status
-            if existing.name.isEmpty { existing.name = incoming.name }
-            members[incoming.node] = existing
-            changes.append(Change(member: existing, previous: previous))
-        } else {
-            var fresh = incoming
-            fresh.reachability = .reachable
-            members[incoming.node] = fresh
-            changes.append(Change(member: fresh, previous: nil))
+            replace(previous, with: existing)
+            return changes
         }
+        // Incarnations grow with each start at an address: a newer one means the older is gone.
+        // Only a node not seen before needs the check: at most one incarnation per address is
+        // ever alive here, and a status only moves forward.
+        var fresh = incoming
+        fresh.reachability = .reachable
+        for incarnation in incarnations[incoming.node.address] ?? [] {
+            let node = NodeID(address: incoming.node.address, incarnation: incarnation)
+            guard let existing = members[node] else { continue }
+            if incarnation < incoming.node.incarnation, !existing.status.isTerminal {
+                var down = existing
+                down.status = .down
+                replace(existing, with: down)
+                changes.append(Change(member: down, previous: existing.status))
+            } else if incarnation > incoming.node.incarnation, !fresh.status.isTerminal {
+                fresh.status = .down
+            }
+        }
+        members[fresh.node] = fresh
+        incarnations[fresh.node.address, default: []].append(fresh.node.incarnation)
+        digest ^= Self.hash(fresh)
+        changes.append(Change(member: fresh, previous: nil))
         return changes
+    }
+
+    /// A seed lets `member` in: it is up, and younger than every member known here (``Member/upNumber``).
+    @discardableResult
+    mutating func admit(_ member: Member) -> [Change] {
+        var admitted = member
+        if admitted.status < .up {
+            admitted.status = .up
+            admitted.upNumber = members[member.node].map(\.upNumber).flatMap { $0 == 0 ? nil : $0 } ?? highestUpNumber + 1
+        }
+        return update(admitted)
     }
 
     /// Merges another node's view into this one, skipping the nodes `ignoring` names (members
     /// forgotten after they went down, which must never come back); returns what changed here.
     @discardableResult
     mutating func merge(_ other: Membership, ignoring: (NodeID) -> Bool = { _ in false }) -> [Change] {
+        guard other.digest != digest else { return [] }
         var changes: [Change] = []
-        for member in other.members.values.sorted(by: { $0.node < $1.node }) where !ignoring(member.node) {
+        for member in other.members.values where !ignoring(member.node) {
+            if let mine = members[member.node], mine.status >= member.status,
+               member.upNumber == 0 || (mine.upNumber != 0 && mine.upNumber <= member.upNumber)
+            {
+                continue
+            }
             changes += update(member)
         }
         return changes
     }
 
-    /// Sets this node's own judgement of `node`'s reachability; returns whether it changed.
+    /// Sets this node's own judgement of `node`'s reachability; returns the member when it changed.
     @discardableResult
     mutating func mark(_ node: NodeID, _ reachability: Reachability) -> Member? {
         guard var member = members[node], member.reachability != reachability else { return nil }
@@ -86,8 +115,12 @@ struct Membership: Sendable, Hashable, Codable {
 
     /// Forgets members that have been terminal for a while (the caller decides which).
     mutating func prune(_ nodes: some Sequence<NodeID>) {
-        for node in nodes where members[node]?.status.isTerminal == true {
+        for node in nodes {
+            guard let member = members[node], member.status.isTerminal else { continue }
             members.removeValue(forKey: node)
+            digest ^= Self.hash(member)
+            incarnations[node.address]?.removeAll { $0 == node.incarnation }
+            if incarnations[node.address]?.isEmpty == true { incarnations.removeValue(forKey: node.address) }
         }
     }
 
@@ -100,5 +133,59 @@ struct Membership: Sendable, Hashable, Codable {
     func allUp(count: Int) -> Bool {
         let alive = self.alive
         return alive.count == count && alive.allSatisfy { $0.status == .up }
+    }
+
+    private mutating func replace(_ old: Member, with new: Member) {
+        members[new.node] = new
+        digest ^= Self.hash(old) ^ Self.hash(new)
+    }
+
+    /// What of a member gossip spreads, hashed alike in every process (reachability is each
+    /// node's own judgement and not part of it).
+    static func hash(_ member: Member) -> UInt64 {
+        var hash = FNV1a()
+        hash.add(member.node.address.host)
+        hash.add(UInt64(truncatingIfNeeded: member.node.address.port))
+        hash.add(member.node.incarnation)
+        hash.add(member.status.rawValue)
+        hash.add(member.upNumber)
+        // Spread the bits, so that XOR-ing many hashes does not cancel structure out.
+        var mix = SplitMix64(seed: hash.value)
+        return mix.next()
+    }
+}
+
+extension Membership: Hashable {
+    static func == (lhs: Membership, rhs: Membership) -> Bool {
+        lhs.members == rhs.members
+    }
+
+    func hash(into hasher: inout Hasher) {
+        hasher.combine(members)
+    }
+}
+
+extension Membership: Codable {
+    private enum CodingKeys: String, CodingKey {
+        case members
+    }
+
+    init(from decoder: any Decoder) throws {
+        let container = try decoder.container(keyedBy: CodingKeys.self)
+        let decoded = try container.decode([NodeID: Member].self, forKey: .members)
+        self.init()
+        // Rebuilt through the merge rules, so a view from the wire holds together whatever it says.
+        for member in decoded.values.sorted(by: { $0.node < $1.node }) {
+            var member = member
+            let reachability = member.reachability
+            member.reachability = .reachable
+            update(member)
+            if reachability == .unreachable { mark(member.node, .unreachable) }
+        }
+    }
+
+    func encode(to encoder: any Encoder) throws {
+        var container = encoder.container(keyedBy: CodingKeys.self)
+        try container.encode(members, forKey: .members)
     }
 }

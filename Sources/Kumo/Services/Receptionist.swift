@@ -3,7 +3,8 @@ import Logging
 
 /// The registry's agent on every node, the system actor `kumo.registry`: it keeps this node's
 /// view of which actors are registered under which keys and spreads it by push–pull gossip with
-/// one random member per round (``Registry`` merges by each node's version).
+/// one random member per round (``Registry`` merges by each node's version; ``GossipEngine``
+/// decides when, with whom, and whether a round carries the registry or only its digest).
 ///
 /// It follows the membership through events, dropping the entries of members that are down or
 /// left, and takes in entries only for members in good standing. It runs on the node's
@@ -18,11 +19,11 @@ distributed actor Receptionist {
     }
 
     private let me: NodeID
-    private let interval: Duration
     private let timeout: Duration
     private let log: Logger
-    private var registry = Registry()
-    private var view = MembershipView()
+    private var state: RegistryGossip
+    private var gossip: GossipEngine
+    private let clock = ContinuousClock()
     private var listings: [Int: (key: String, continuation: AsyncStream<[ActorID]>.Continuation)] = [:]
     private var nextListing = 0
     private var tasks: [Task<Void, Never>] = []
@@ -31,7 +32,9 @@ distributed actor Receptionist {
     init(actorSystem: ClusterSystem) {
         self.actorSystem = actorSystem
         self.me = actorSystem.node
-        self.interval = actorSystem.settings.membership.gossipInterval
+        self.state = RegistryGossip(me: actorSystem.node)
+        self.gossip = GossipEngine(
+            me: actorSystem.node, settings: .init(interval: actorSystem.settings.membership.gossipInterval), now: ContinuousClock.now)
         self.timeout = actorSystem.settings.membership.probeTimeout * 2
         var log = actorSystem.logger
         log[metadataKey: "kumo.actor"] = "\(Self.actorName)"
@@ -46,7 +49,11 @@ distributed actor Receptionist {
     }
 
     private func gossipLoop() async {
-        while await pause() { await gossipRound() }
+        while !stopped {
+            try? await Task.sleep(until: gossip.nextRound, clock: clock)
+            guard !Task.isCancelled, !stopped else { return }
+            await gossipRound()
+        }
     }
 
     func stop() {
@@ -57,58 +64,64 @@ distributed actor Receptionist {
         listings = [:]
     }
 
-    private func pause() async -> Bool {
-        try? await Task.sleep(for: interval * Double.random(in: 0.8...1.2))
-        return !Task.isCancelled && !stopped
-    }
-
     private func apply(_ event: MembershipEvent) {
-        guard let gone = view.apply(event) else { return }
-        if registry.removeNode(gone.node) { notifyAll() }
+        let gone = state.members.apply(event)
+        let member = event.member
+        if member.node != me {
+            if member.status.isTerminal {
+                gossip.removePeer(member.node)
+            } else if let current = state.members[member.node], current.status >= .up {
+                gossip.setPeer(member.node, reachable: current.reachability == .reachable)
+            }
+        }
+        if let gone, state.registry.removeNode(gone.node) { notifyAll() }
     }
 
     // MARK: Gossip
 
     /// One push–pull exchange: the caller's view in, this node's merged view out. Only members
     /// in good standing take part.
-    distributed func exchange(_ theirs: Registry) -> Registry {
-        guard let caller = ClusterSystem.currentCaller, view.isAlive(caller), !stopped else { return Registry() }
-        merge(theirs)
-        return registry
+    distributed func exchange(_ theirs: GossipEnvelope<Registry>) -> GossipEnvelope<Registry>? {
+        guard let caller = ClusterSystem.currentCaller, state.members.isAlive(caller), !stopped else { return nil }
+        let (answer, changed) = gossip.receive(theirs, from: caller, into: &state)
+        notify(changed ?? [])
+        return answer
     }
 
     private func gossipRound() async {
-        let others = view.alive.filter { $0.node != me && $0.status >= .up }
-        let reachable = others.filter { $0.reachability == .reachable }
-        guard let peer = (reachable.isEmpty ? others : reachable).randomElement() else { return }
-        do {
-            let remote = try Receptionist.resolve(id: .named(Self.actorName, on: peer.node), using: actorSystem)
-            let mine = registry
-            let reply = try await actorSystem.withCallTimeout(timeout) { try await remote.exchange(mine) }
-            if !stopped { merge(reply) }
-        } catch {
-            log.trace("registry gossip with \(peer.node) failed: \(error)")
+        for exchange in gossip.round(at: clock.now, state) {
+            let peer = exchange.peer
+            do {
+                let remote = try Receptionist.resolve(id: .named(Self.actorName, on: peer), using: actorSystem)
+                let envelope = exchange.envelope
+                let reply = try await actorSystem.withCallTimeout(timeout) { try await remote.exchange(envelope) }
+                guard !stopped else { return }
+                guard let reply else {
+                    gossip.exchangeFailed(with: peer)
+                    continue
+                }
+                notify(gossip.receiveReply(reply, from: peer, into: &state) ?? [])
+            } catch {
+                gossip.exchangeFailed(with: peer)
+                log.trace("registry gossip with \(peer) failed: \(error)")
+            }
         }
-    }
-
-    private func merge(_ theirs: Registry) {
-        let changed = registry.merge(theirs) { [view, me] node in node != me && view.isAlive(node) }
-        notify(changed)
     }
 
     // MARK: Registrations
 
     func register(_ actor: ActorID, key: String) {
-        if registry.register(actor, key: key) { notify([key]) }
+        if state.registry.register(actor, key: key) { notify([key]) }
     }
 
     func unregister(_ actor: ActorID) {
-        if registry.remove(actor) { notifyAll() }
+        if state.registry.remove(actor) { notifyAll() }
     }
 
     /// The actors registered under `key` on members in good standing (this node counts).
     func lookup(_ key: String) -> [ActorID] {
-        registry.actors(for: key) { [view, me] node in node == me || view.isAlive(node) }
+        let members = state.members
+        return state.registry.actors(for: key) { [me] node in node == me || members.isAlive(node) }
     }
 
     /// A stream of the actors under `key`: the current list first, then each new list.

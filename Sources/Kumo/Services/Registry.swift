@@ -3,8 +3,9 @@ import KumoCore
 /// The receptionist's state: which actors each node has registered under which keys.
 ///
 /// Every node owns its own registrations and bumps their version when they change; views merge by
-/// keeping, for each node, the higher version. A pure value, gossiped with the membership.
-struct Registry: Sendable, Hashable, Codable {
+/// keeping, for each node, the higher version. A pure value; its digest (the XOR of one hash per
+/// node and version) is kept up to date, so gossip tells in constant time whether views agree.
+struct Registry: Sendable, Hashable {
     /// One node's registrations.
     struct NodeEntries: Sendable, Hashable, Codable {
         var version: UInt64 = 0
@@ -13,8 +14,28 @@ struct Registry: Sendable, Hashable, Codable {
 
     /// Registrations by owning node.
     private(set) var nodes: [NodeID: NodeEntries] = [:]
+    /// The XOR of ``hash(_:_:)`` over the nodes.
+    private(set) var digest: UInt64 = 0
 
     init() {}
+
+    /// Replaces `node`'s entries (nil removes them), keeping the digest.
+    private mutating func set(_ node: NodeID, _ entries: NodeEntries?) {
+        if let old = nodes[node] { digest ^= Self.hash(node, old.version) }
+        nodes[node] = entries
+        if let entries { digest ^= Self.hash(node, entries.version) }
+    }
+
+    /// What the digest counts of one node's entries: whose they are and their version.
+    static func hash(_ node: NodeID, _ version: UInt64) -> UInt64 {
+        var hash = FNV1a()
+        hash.add(node.address.host)
+        hash.add(UInt64(truncatingIfNeeded: node.address.port))
+        hash.add(node.incarnation)
+        hash.add(version)
+        var mix = SplitMix64(seed: hash.value)
+        return mix.next()
+    }
 
     /// All actors registered under `key`, on nodes for which `isAlive` holds, in a stable order.
     func actors(for key: String, isAlive: (NodeID) -> Bool = { _ in true }) -> [ActorID] {
@@ -35,7 +56,7 @@ struct Registry: Sendable, Hashable, Codable {
         guard !(own.entries[key]?.contains(actor) ?? false) else { return false }
         own.entries[key, default: []].append(actor)
         own.version += 1
-        nodes[actor.node] = own
+        set(actor.node, own)
         return true
     }
 
@@ -51,14 +72,16 @@ struct Registry: Sendable, Hashable, Codable {
         }
         guard changed else { return false }
         own.version += 1
-        nodes[actor.node] = own
+        set(actor.node, own)
         return true
     }
 
     /// Drops every registration of `node` (it is down or has left).
     @discardableResult
     mutating func removeNode(_ node: NodeID) -> Bool {
-        nodes.removeValue(forKey: node) != nil
+        guard nodes[node] != nil else { return false }
+        set(node, nil)
+        return true
     }
 
     /// Merges another view; returns the keys whose actors changed. `accept` filters nodes whose
@@ -66,6 +89,7 @@ struct Registry: Sendable, Hashable, Codable {
     @discardableResult
     mutating func merge(_ other: Registry, accept: (NodeID) -> Bool) -> Set<String> {
         var changed: Set<String> = []
+        guard other.digest != digest else { return changed }
         for (node, theirs) in other.nodes where accept(node) {
             let mine = nodes[node]
             guard theirs.version > (mine?.version ?? 0) else { continue }
@@ -73,8 +97,27 @@ struct Registry: Sendable, Hashable, Codable {
             for key in Set(before.keys).union(theirs.entries.keys) where before[key] != theirs.entries[key] {
                 changed.insert(key)
             }
-            nodes[node] = theirs
+            set(node, theirs)
         }
         return changed
+    }
+}
+
+extension Registry: Codable {
+    private enum CodingKeys: String, CodingKey {
+        case nodes
+    }
+
+    init(from decoder: any Decoder) throws {
+        let container = try decoder.container(keyedBy: CodingKeys.self)
+        self.init()
+        for (node, entries) in try container.decode([NodeID: NodeEntries].self, forKey: .nodes) {
+            set(node, entries)
+        }
+    }
+
+    func encode(to encoder: any Encoder) throws {
+        var container = encoder.container(keyedBy: CodingKeys.self)
+        try container.encode(nodes, forKey: .nodes)
     }
 }

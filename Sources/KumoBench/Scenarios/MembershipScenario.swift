@@ -17,10 +17,36 @@ struct MembershipScenario: AsyncParsableCommand {
     @Option(help: "Seconds of steady state over which traffic is measured.")
     var window = 5.0
 
+    @Flag(help: "Run the membership logic of every node in one thread, over an in-memory transport with virtual time.")
+    var simulated = false
+
+    @Option(help: "With --simulated: the seed of the run's random choices.")
+    var seed: UInt64 = 1
+
     func run() async throws {
-        for _ in 0..<options.runs {
-            try await runOnce()
+        for run in 0..<options.runs {
+            if simulated {
+                try runSimulated(seed: seed &+ UInt64(run))
+            } else {
+                try await runOnce()
+            }
         }
+    }
+
+    /// The same fields from a simulation: times are virtual seconds.
+    private func runSimulated(seed: UInt64) throws {
+        var settings = MembershipSimulation.Settings(nodes: nodes)
+        settings.window = .seconds(window)
+        settings.seed = seed
+        let clock = ContinuousClock()
+        let started = clock.now
+        let result = try MembershipSimulation.run(settings)
+        report(options, [
+            ("scenario", "membership"), ("simulated", true), ("nodes", nodes), ("converge_s", seconds(result.converge)),
+            ("detect_s", result.detect.map(seconds) ?? -1), ("msgs_per_node_per_s", result.messagesPerNodePerSecond),
+            ("views_per_node_per_s", result.viewsPerNodePerSecond), ("events", result.events),
+            ("wall_s", seconds(clock.now - started)),
+        ])
     }
 
     private func runOnce() async throws {

@@ -40,6 +40,7 @@ func jsonLine(_ fields: [(String, any Sendable)]) -> String {
         switch value {
         case let string as String: rendered = "\"\(string)\""
         case let int as Int: rendered = String(int)
+        case let bool as Bool: rendered = String(bool)
         case let double as Double:
             rendered = double.isFinite ? String(format: "%.3f", double).replacingOccurrences(of: ".000", with: ".0") : "null"
         default: rendered = "\"\(value)\""

@@ -1,3 +1,5 @@
+import Kumo
+
 /// The changes a value has seen: for each replica every change up to a number (a version
 /// vector), plus single changes beyond a gap (a dot cloud, from deltas that came out of order).
 /// Kept compact: a dot next to its replica's number joins the vector, so equal sets of changes

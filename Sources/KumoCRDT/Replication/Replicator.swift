@@ -29,6 +29,10 @@ actor Replicator {
     private var syncing: Set<NodeID> = []
     /// Stored changes of types not known yet, applied when a handle makes the type known.
     private var dormant: [String: [ReplicaStorage.Record]] = [:]
+    /// When and with whom anti-entropy compares replicas, and which peers were last found to
+    /// agree (``GossipEngine``, at the level of digests).
+    private var antiEntropy: GossipEngine
+    private let clock = ContinuousClock()
 
     init(system: ClusterSystem, settings: Replication, storage: ReplicaStorage? = nil) {
         self.storage = storage
@@ -38,6 +42,7 @@ actor Replicator {
         logger[metadataKey: "plugin"] = "kumo.crdt"
         self.logger = logger
         self.store = ReplicaStore(node: system.node)
+        self.antiEntropy = GossipEngine(me: system.node, settings: .init(interval: settings.antiEntropyInterval), now: ContinuousClock.now)
         var types: [String: CRDTType] = [:]
         for type in settings.types { types[type.name] = type }
         self.types = types
@@ -47,6 +52,13 @@ actor Replicator {
     /// The XOR of the digests, brought up to date.
     func currentTotal() -> UInt64 {
         store.refreshDigests()
+        return store.total
+    }
+
+    /// Answers a peer's anti-entropy round: its total in, this node's out.
+    func total(comparing theirs: UInt64, from peer: NodeID?) -> UInt64 {
+        store.refreshDigests()
+        if let peer { _ = antiEntropy.received(from: peer, theirs: theirs, digest: store.total) }
         return store.total
     }
 
@@ -408,6 +420,7 @@ actor Replicator {
     /// Adds `node` as a replica; a new one is sent every value at once, since the deltas it
     /// missed will never come.
     func addPeer(_ node: NodeID) {
+        antiEntropy.setPeer(node, reachable: true)
         guard store.addPeer(node) else { return }
         tasks.append(Task { [weak self] in await self?.sendEverything(to: node) })
     }
@@ -451,9 +464,15 @@ actor Replicator {
         return states
     }
 
-    func removePeer(_ node: NodeID) { store.removePeer(node) }
+    func removePeer(_ node: NodeID) {
+        store.removePeer(node)
+        antiEntropy.removePeer(node)
+    }
 
-    func peerUnreachable(_ node: NodeID) { store.peerUnreachable(node) }
+    func peerUnreachable(_ node: NodeID) {
+        store.peerUnreachable(node)
+        antiEntropy.setPeer(node, reachable: false)
+    }
 
     private func requeue(_ items: [(key: String, pending: ReplicaStore.Pending)], for peer: NodeID) {
         store.requeue(items, for: peer, types: types)
@@ -493,10 +512,10 @@ actor Replicator {
                 }
             })
         }
-        let antiEntropy = settings.antiEntropyInterval
         tasks.append(Task { [weak self] in
             while !Task.isCancelled {
-                try? await Task.sleep(for: antiEntropy)
+                guard let due = await self?.antiEntropy.nextRound else { return }
+                try? await Task.sleep(until: due, clock: .continuous)
                 guard let self else { return }
                 await self.antiEntropyRound()
             }
@@ -565,15 +584,19 @@ actor Replicator {
         for index in failed { requeue(sends[index].2, for: sends[index].0) }
     }
 
-    /// Compares this node's replicas with one random peer's and repairs both.
+    /// Compares this node's replicas with one random peer's and repairs both: first the totals
+    /// of their digests, then, when those differ, the digests of the keys they share.
     func antiEntropyRound() async {
         store.beginAntiEntropyPeriod()
         store.refreshDigests()
         await rebalance()
-        guard let peer = store.reachablePeers.subtracting(syncing).randomElement(), let agent = try? agent(on: peer) else { return }
+        let targets = antiEntropy.round(at: clock.now, digest: store.total)
+        guard let peer = targets.first?.peer, !syncing.contains(peer), let agent = try? agent(on: peer) else { return }
         let system = self.system
         do {
-            let theirs = try await system.withCallTimeout(settings.antiEntropyInterval) { try await agent.total() }
+            let mine = store.total
+            let theirs = try await system.withCallTimeout(settings.antiEntropyInterval) { try await agent.total(mine) }
+            antiEntropy.replied(from: peer, theirs: theirs, digest: store.total)
             guard theirs != store.total else { return }
             let answer = try await system.withCallTimeout(settings.antiEntropyInterval * 5) {
                 try await agent.exchange(DigestPage(digests: self.store.digests(for: peer)))
@@ -586,6 +609,7 @@ actor Replicator {
                 _ = try await system.withCallTimeout(settings.antiEntropyInterval * 5) { try await agent.deliverStates(batch) }
             }
         } catch {
+            antiEntropy.exchangeFailed(with: peer)
             logger.debug("anti-entropy round failed", metadata: ["peer": "\(peer)", "error": "\(error)"])
         }
     }

@@ -50,9 +50,10 @@ distributed actor ReplicatorAgent {
         }
     }
 
-    /// The XOR of this node's digests: equal totals mean nothing to repair.
-    distributed func total() async -> UInt64 {
-        await replicator.currentTotal()
+    /// The XOR of this node's digests, in answer to a peer's: equal totals mean nothing to repair.
+    distributed func total(_ theirs: UInt64) async -> UInt64 {
+        let from = ClusterSystem.currentCaller
+        return await replicator.total(comparing: theirs, from: from)
     }
 
     /// Anti-entropy: compares a peer's digests with this node's.
