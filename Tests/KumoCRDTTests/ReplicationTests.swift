@@ -276,6 +276,40 @@ extension ClusterTimingTests {
 }
 
 extension ClusterTimingTests.ReplicationTests {
+    @Test("a crashed node's entries are pruned from every value on every node, and every value stays what it was")
+    func pruning() async throws {
+        try await withReplicatedCluster(4) { cluster in
+            for (index, node) in cluster.nodes.enumerated() {
+                let counter = try node.replicated(PNCounter.self, key: "visits")
+                try await counter.update { $0.increment(by: Int64(index + 1)) }
+                let set = try node.replicated(ORSet<Int>.self, key: "members")
+                try await set.update { $0.insert(index * 100) }
+            }
+            let gone = ReplicaID(cluster.nodes[3].node)
+            let survivors = Array(cluster.nodes.prefix(3))
+            for node in survivors {
+                let counter = try node.replicated(PNCounter.self, key: "visits")
+                try await eventually("every increment arrives") { await counter.value.value == 10 }
+            }
+            await cluster.kill(3)
+            try await eventually("the crashed node is pruned everywhere", timeout: .seconds(30)) {
+                for node in survivors {
+                    let counter = await (try node.replicated(PNCounter.self, key: "visits")).value
+                    let set = await (try node.replicated(ORSet<Int>.self, key: "members")).value
+                    if counter.mentions(gone) || set.mentions(gone) { return false }
+                }
+                return true
+            }
+            for node in survivors {
+                let counter = await (try node.replicated(PNCounter.self, key: "visits")).value
+                #expect(counter.value == 10)
+                #expect(counter.increments.folded.isEmpty, "the fold marks are gone too")
+                let set = await (try node.replicated(ORSet<Int>.self, key: "members")).value
+                #expect(set.elements == [0, 100, 200, 300], "the crashed node's add stays, under another replica")
+            }
+        }
+    }
+
     @Test("killing a node mid-write loses no update acknowledged at majority")
     func killMidWrite() async throws {
         try await withReplicatedCluster(3) { cluster in

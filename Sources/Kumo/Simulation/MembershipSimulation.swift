@@ -141,7 +141,7 @@ extension MembershipSimulation {
             self.random = SplitMix64(seed: settings.seed)
             for number in 0..<settings.nodes {
                 let id = NodeID(address: NodeAddress(host: "10.0.0.1", port: 10_000 + number), incarnation: 1)
-                var node = Node(
+                let node = Node(
                     id: id,
                     gossip: GossipEngine(
                         me: id, settings: .init(interval: settings.membership.gossipInterval), now: start,

@@ -76,6 +76,17 @@ public struct CausalContext: Hashable, Codable, Sendable {
         if !runs.isEmpty { gaps[replica] = runs }
     }
 
+    /// Forgets every change of `replica` (a removed replica, once pruning is done).
+    public mutating func forget(_ replica: ReplicaID) {
+        versions.removeValue(forKey: replica)
+        gaps.removeValue(forKey: replica)
+    }
+
+    /// Whether any change of `replica` is recorded.
+    public func mentions(_ replica: ReplicaID) -> Bool {
+        versions[replica] != nil || gaps[replica] != nil
+    }
+
     /// Records every change `other` has seen.
     public mutating func merge(_ other: CausalContext) {
         for (replica, counter) in other.versions where counter > versions[replica, default: 0] {

@@ -206,6 +206,22 @@ struct ReplicaStore: Sendable {
         return merged
     }
 
+    /// Drops every trace of the removed replica `removed` from the value of `key` and from the
+    /// changes it covers (pruning's last step, which every node takes by itself).
+    mutating func forget(_ removed: ReplicaID, in key: String) {
+        guard var entry = entries.removeValue(forKey: key) else { return }
+        let taken = entry.takeValue()
+        if var value = taken as? any PrunableCRDT {
+            value.forget(removed)
+            entry.value = value
+        } else {
+            entry.value = taken
+        }
+        entry.applied.forget(removed)
+        entries[key] = entry
+        stale.insert(key)
+    }
+
     /// Stores `entry`; its digest is brought up to date by the next ``refreshDigests()``.
     private mutating func store(_ key: String, _ entry: Entry) {
         entries[key] = entry

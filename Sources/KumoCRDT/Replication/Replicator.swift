@@ -13,8 +13,8 @@ actor Replicator {
     let system: ClusterSystem
     let settings: Replication
     let logger: Logger
-    private var store: ReplicaStore
-    private var types: [String: CRDTType]
+    var store: ReplicaStore
+    var types: [String: CRDTType]
     private var subscribers: [String: [UInt64: AsyncStream<any CRDT>.Continuation]] = [:]
     private var nextSubscriber: UInt64 = 0
     private var tasks: [Task<Void, Never>] = []
@@ -32,7 +32,10 @@ actor Replicator {
     /// When and with whom anti-entropy compares replicas, and which peers were last found to
     /// agree (``GossipEngine``, at the level of digests).
     private var antiEntropy: GossipEngine
-    private let clock = ContinuousClock()
+    let clock = ContinuousClock()
+    /// The pruning of removed replicas: the protocol's state, and when to gossip its ledger.
+    var pruner: Pruner
+    var pruningGossip: GossipEngine
 
     init(system: ClusterSystem, settings: Replication, storage: ReplicaStorage? = nil) {
         self.storage = storage
@@ -43,6 +46,8 @@ actor Replicator {
         self.logger = logger
         self.store = ReplicaStore(node: system.node)
         self.antiEntropy = GossipEngine(me: system.node, settings: .init(interval: settings.antiEntropyInterval), now: ContinuousClock.now)
+        self.pruner = Pruner(me: system.node)
+        self.pruningGossip = GossipEngine(me: system.node, settings: .init(interval: settings.antiEntropyInterval), now: ContinuousClock.now)
         var types: [String: CRDTType] = [:]
         for type in settings.types { types[type.name] = type }
         self.types = types
@@ -157,7 +162,7 @@ actor Replicator {
         Array(try BinaryEncoder().encode(context).readableBytesView)
     }
 
-    private func record(_ item: DeltaItem) -> ReplicaStorage.Record? {
+    func record(_ item: DeltaItem) -> ReplicaStorage.Record? {
         guard let context = try? encodeContext(item.dots) else { return nil }
         return ReplicaStorage.Record(kind: .delta, key: item.key, type: item.type, bytes: item.bytes, context: context)
     }
@@ -265,7 +270,7 @@ actor Replicator {
         subscribers[key]?.removeValue(forKey: id)
     }
 
-    private func notify(_ key: String, _ value: any CRDT) {
+    func notify(_ key: String, _ value: any CRDT) {
         guard let continuations = subscribers[key], !continuations.isEmpty else { return }
         for continuation in continuations.values { continuation.yield(value) }
     }
@@ -302,7 +307,9 @@ actor Replicator {
     /// Applies a delta; `true` when it changed the value.
     @discardableResult
     private func receiveDelta(_ item: DeltaItem) throws(ReplicationError) -> Bool {
-        let (type, decoded) = try decode(item.key, item.type, item.bytes)
+        var (type, decoded) = try decode(item.key, item.type, item.bytes)
+        var item = item
+        stripForgotten(&decoded, &item.dots)
         store.place(item.key, replicas: item.replicas)
         guard let changed = try store.receive(item, decoded: decoded, type: type) else { return false }
         notify(item.key, changed)
@@ -328,9 +335,11 @@ actor Replicator {
     }
 
     @discardableResult
-    private func receiveState(_ item: StateItem) -> ReplicationError? {
+    func receiveState(_ item: StateItem) -> ReplicationError? {
         do {
-            let (type, decoded) = try decode(item.key, item.type, item.bytes)
+            var (type, decoded) = try decode(item.key, item.type, item.bytes)
+            var item = item
+            stripForgotten(&decoded, &item.applied)
             store.place(item.key, replicas: item.replicas)
             if let changed = try store.receive(item, decoded: decoded, type: type) { notify(item.key, changed) }
             return nil
@@ -421,6 +430,7 @@ actor Replicator {
     /// missed will never come.
     func addPeer(_ node: NodeID) {
         antiEntropy.setPeer(node, reachable: true)
+        pruningGossip.setPeer(node, reachable: true)
         guard store.addPeer(node) else { return }
         tasks.append(Task { [weak self] in await self?.sendEverything(to: node) })
     }
@@ -451,7 +461,7 @@ actor Replicator {
     }
 
     /// The values of `keys` from `next` on, as many as one message holds; moves `next` past them.
-    private func states(of keys: [String], from next: inout Int) -> [StateItem] {
+    func states(of keys: [String], from next: inout Int) -> [StateItem] {
         var states: [StateItem] = []
         var bytes = 0
         while next < keys.count, bytes < settings.maxMessageBytes, states.count < settings.maxKeysPerMessage {
@@ -467,11 +477,14 @@ actor Replicator {
     func removePeer(_ node: NodeID) {
         store.removePeer(node)
         antiEntropy.removePeer(node)
+        pruningGossip.removePeer(node)
+        pruner.nodeRemoved(node)
     }
 
     func peerUnreachable(_ node: NodeID) {
         store.peerUnreachable(node)
         antiEntropy.setPeer(node, reachable: false)
+        pruningGossip.setPeer(node, reachable: false)
     }
 
     private func requeue(_ items: [(key: String, pending: ReplicaStore.Pending)], for peer: NodeID) {
@@ -514,6 +527,14 @@ actor Replicator {
         }
         tasks.append(Task { [weak self] in
             while !Task.isCancelled {
+                guard let due = await self?.pruningGossip.nextRound else { return }
+                try? await Task.sleep(until: due, clock: .continuous)
+                guard let self else { return }
+                await self.pruningRound()
+            }
+        })
+        tasks.append(Task { [weak self] in
+            while !Task.isCancelled {
                 guard let due = await self?.antiEntropy.nextRound else { return }
                 try? await Task.sleep(until: due, clock: .continuous)
                 guard let self else { return }
@@ -531,7 +552,7 @@ actor Replicator {
         subscribers = [:]
     }
 
-    private func agent(on node: NodeID) throws -> ReplicatorAgent {
+    func agent(on node: NodeID) throws -> ReplicatorAgent {
         try ReplicatorAgent.resolve(id: .named(ReplicatorAgent.actorName, on: node), using: system)
     }
 

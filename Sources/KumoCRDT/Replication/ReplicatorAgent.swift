@@ -56,6 +56,12 @@ distributed actor ReplicatorAgent {
         return await replicator.total(comparing: theirs, from: from)
     }
 
+    /// The pruning ledger: a peer's in, this node's out (`nil` to a caller that is not a peer).
+    distributed func pruning(_ envelope: GossipEnvelope<PruningLedger>) async -> GossipEnvelope<PruningLedger>? {
+        guard let from = ClusterSystem.currentCaller else { return nil }
+        return await replicator.receivePruning(envelope, from: from)
+    }
+
     /// Anti-entropy: compares a peer's digests with this node's.
     distributed func exchange(_ page: DigestPage) async -> DigestAnswer {
         let from = ClusterSystem.currentCaller

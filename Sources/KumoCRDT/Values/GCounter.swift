@@ -2,6 +2,9 @@
 public struct GCounter: CRDT, CustomStringConvertible {
     /// Each replica's own count.
     public private(set) var counts: [ReplicaID: UInt64] = [:]
+    /// Removed replicas whose counts have been folded into another's: their entries are dropped
+    /// wherever they still turn up, until pruning is done everywhere and the marks go too.
+    public private(set) var folded: Set<ReplicaID> = []
 
     public init() {}
 
@@ -20,13 +23,42 @@ public struct GCounter: CRDT, CustomStringConvertible {
 
     public mutating func merge(_ other: GCounter) {
         counts.merge(other.counts) { Swift.max($0, $1) }
-    }
-
-    /// Forgets what `replica` counted (for pruning a removed node, once its count is folded into
-    /// another replica's).
-    mutating func remove(_ replica: ReplicaID) -> UInt64 {
-        counts.removeValue(forKey: replica) ?? 0
+        guard !other.folded.isEmpty || !folded.isEmpty else { return }
+        folded.formUnion(other.folded)
+        for replica in folded { counts.removeValue(forKey: replica) }
     }
 
     public var description: String { "GCounter(\(value))" }
+
+    private enum CodingKeys: String, CodingKey { case counts, folded }
+
+    public init(from decoder: any Decoder) throws {
+        let container = try decoder.container(keyedBy: CodingKeys.self)
+        counts = try container.decode([ReplicaID: UInt64].self, forKey: .counts)
+        folded = try container.decodeIfPresent(Set<ReplicaID>.self, forKey: .folded) ?? []
+        for replica in folded { counts.removeValue(forKey: replica) }
+    }
+
+    public func encode(to encoder: any Encoder) throws {
+        var container = encoder.container(keyedBy: CodingKeys.self)
+        try container.encode(counts, forKey: .counts)
+        if !folded.isEmpty { try container.encode(folded, forKey: .folded) }
+    }
+}
+
+extension GCounter: PrunableCRDT {
+    func needsFolding(_ removed: ReplicaID) -> Bool { counts[removed] != nil }
+
+    mutating func fold(_ removed: ReplicaID, into owner: ReplicaID) {
+        guard let count = counts.removeValue(forKey: removed) else { return }
+        counts[owner, default: 0] &+= count
+        folded.insert(removed)
+    }
+
+    func mentions(_ removed: ReplicaID) -> Bool { counts[removed] != nil || folded.contains(removed) }
+
+    mutating func forget(_ removed: ReplicaID) {
+        counts.removeValue(forKey: removed)
+        folded.remove(removed)
+    }
 }

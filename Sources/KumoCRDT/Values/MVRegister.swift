@@ -34,5 +34,18 @@ public struct MVRegister<Value: Codable & Sendable & Equatable>: CRDT, CustomStr
         context.merge(other.context)
     }
 
+    /// Gives the values `removed` assigned fresh dots of `owner` (pruning).
+    mutating func retag(_ removed: ReplicaID, into owner: ReplicaID) {
+        for dot in entries.keys.sorted() where dot.replica == removed {
+            if let value = entries.removeValue(forKey: dot) { entries[context.next(for: owner)] = value }
+        }
+    }
+
+    /// Drops `removed`'s values and context entry (pruning).
+    mutating func forgetReplica(_ removed: ReplicaID) {
+        entries = entries.filter { $0.key.replica != removed }
+        context.forget(removed)
+    }
+
     public var description: String { "MVRegister(\(values))" }
 }

@@ -67,6 +67,41 @@ public struct ORMap<Key: Hashable & Codable & Sendable, Value: CRDT>: CRDT, Cust
     }
 
     /// A key's value: its records merged, in the order of their dots.
+    /// Rewrites every key that holds something of `removed` as one record of `owner`: its
+    /// joined value, with `removed`'s entries folded into `owner`'s (pruning). The context keeps
+    /// the old records' dots, so stale copies of them are absorbed.
+    mutating func retag(_ removed: ReplicaID, into owner: ReplicaID) {
+        for (key, records) in entries {
+            let touched = records.contains { dot, value in
+                dot.replica == removed || ((value as? any PrunableCRDT)?.needsFolding(removed) ?? false)
+            }
+            guard touched else { continue }
+            var value = Self.value(of: records)
+            if var prunable = value as? any PrunableCRDT {
+                prunable.fold(removed, into: owner)
+                if let folded = prunable as? Value { value = folded }
+            }
+            entries[key] = [context.next(for: owner): value]
+        }
+    }
+
+    /// Drops `removed`'s records, its traces in the values and its context entry (pruning).
+    mutating func forgetReplica(_ removed: ReplicaID) {
+        for (key, records) in entries {
+            var kept: [Dot: Value] = [:]
+            for (dot, value) in records where dot.replica != removed {
+                if var prunable = value as? any PrunableCRDT, prunable.mentions(removed) {
+                    prunable.forget(removed)
+                    kept[dot] = (prunable as? Value) ?? value
+                } else {
+                    kept[dot] = value
+                }
+            }
+            entries[key] = kept.isEmpty ? nil : kept
+        }
+        context.forget(removed)
+    }
+
     private static func value(of records: [Dot: Value]) -> Value {
         var value = Value()
         for dot in records.keys.sorted() {

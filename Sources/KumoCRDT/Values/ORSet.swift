@@ -81,6 +81,24 @@ public struct ORSet<Element: Hashable & Codable & Sendable>: CRDT, CustomStringC
         context.merge(other.context)
     }
 
+    /// Gives every element that `removed` added a fresh add of `owner` instead (pruning); the
+    /// context keeps `removed`'s adds, so stale copies of them are absorbed.
+    mutating func retag(_ removed: ReplicaID, into owner: ReplicaID) {
+        for (element, dots) in entries where dots.contains(where: { $0.replica == removed }) {
+            var kept = dots.filter { $0.replica != removed }
+            if kept.isEmpty { kept.append(context.next(for: owner)) }
+            setDots(Dots(kept), of: element, replacing: dots)
+        }
+    }
+
+    /// Drops `removed`'s adds and its context entry (pruning, once no value holds its adds).
+    mutating func forgetReplica(_ removed: ReplicaID) {
+        for (element, dots) in entries where dots.contains(where: { $0.replica == removed }) {
+            setDots(Dots(dots.filter { $0.replica != removed }), of: element, replacing: dots)
+        }
+        context.forget(removed)
+    }
+
     private mutating func setDots(_ dots: Dots, of element: Element, replacing old: Dots) {
         for dot in old where !dots.contains(dot) { owners[dot] = nil }
         for dot in dots { owners[dot] = element }

@@ -36,5 +36,17 @@ public struct PNCounter: CRDT, CustomStringConvertible {
         decrements.merge(other.decrements)
     }
 
+    /// Folds `removed`'s counts into `owner`'s (pruning).
+    mutating func foldCounters(_ removed: ReplicaID, into owner: ReplicaID) {
+        increments.fold(removed, into: owner)
+        decrements.fold(removed, into: owner)
+    }
+
+    /// Drops every trace of `removed` (pruning).
+    mutating func forgetCounters(_ removed: ReplicaID) {
+        increments.forget(removed)
+        decrements.forget(removed)
+    }
+
     public var description: String { "PNCounter(\(value))" }
 }
