@@ -42,9 +42,10 @@ extension Replicator {
         }
     }
 
-    /// The node that folds `removed` into itself for `key`: the lowest live holder.
+    /// The node that folds a removed replica into itself for `key`: the lowest of its holders
+    /// (every node computes the same one).
     func pruner(of key: String) -> NodeID {
-        holders(of: key).union([system.node]).min() ?? system.node
+        (store.replicaSet(of: key) ?? store.peers.union([system.node])).min() ?? system.node
     }
 
     /// The keys whose values mention `removed`.
@@ -81,7 +82,9 @@ extension Replicator {
     /// folding any more (the other keys wait for their pruners' changes).
     private func fold(_ removed: ReplicaID) async -> Bool {
         var waiting = false
-        for key in store.keys {
+        // Keys this node only caches (it does not hold them) get no pruner's change; they are
+        // handed to their holders or dropped, and what they carry is absorbed there.
+        for key in store.keys where store.isReplica(of: key) {
             guard let value = store.value(key) as? any PrunableCRDT, value.needsFolding(removed) else { continue }
             guard pruner(of: key) == system.node else {
                 waiting = true
