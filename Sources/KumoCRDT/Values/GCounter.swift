@@ -1,20 +1,31 @@
 /// A counter that only grows: each replica counts its own increments, and the value is their sum.
 public struct GCounter: CRDT, CustomStringConvertible {
-    /// Each replica's own count.
+    /// Each replica's own count. A removed replica whose count has been folded into another's
+    /// (pruning) holds ``foldedMark``, the top of the lattice, so that merging absorbs every stale
+    /// copy of its old count; the mark goes once pruning is done everywhere.
     public private(set) var counts: [ReplicaID: UInt64] = [:]
-    /// Removed replicas whose counts have been folded into another's: their entries are dropped
-    /// wherever they still turn up, until pruning is done everywhere and the marks go too.
-    public private(set) var folded: Set<ReplicaID> = []
+
+    /// The count that marks a folded replica.
+    static let foldedMark = UInt64.max
 
     public init() {}
 
     /// The count.
-    public var value: UInt64 { counts.values.reduce(0, &+) }
+    public var value: UInt64 {
+        var total: UInt64 = 0
+        for count in counts.values where count != Self.foldedMark { total &+= count }
+        return total
+    }
+
+    /// The removed replicas whose counts were folded into another's.
+    public var folded: Set<ReplicaID> { Set(counts.filter { $0.value == Self.foldedMark }.keys) }
 
     /// Adds `amount` for `replica`; returns the delta (that replica's new count).
     @discardableResult
     public mutating func increment(by amount: UInt64 = 1, at replica: ReplicaID) -> GCounter {
-        let count = counts[replica, default: 0] &+ amount
+        // Saturates below the mark.
+        let current = counts[replica, default: 0]
+        let count = current == Self.foldedMark ? current : min(current &+ amount, Self.foldedMark - 1)
         counts[replica] = count
         var delta = GCounter()
         delta.counts[replica] = count
@@ -23,42 +34,25 @@ public struct GCounter: CRDT, CustomStringConvertible {
 
     public mutating func merge(_ other: GCounter) {
         counts.merge(other.counts) { Swift.max($0, $1) }
-        guard !other.folded.isEmpty || !folded.isEmpty else { return }
-        folded.formUnion(other.folded)
-        for replica in folded { counts.removeValue(forKey: replica) }
     }
 
     public var description: String { "GCounter(\(value))" }
-
-    private enum CodingKeys: String, CodingKey { case counts, folded }
-
-    public init(from decoder: any Decoder) throws {
-        let container = try decoder.container(keyedBy: CodingKeys.self)
-        counts = try container.decode([ReplicaID: UInt64].self, forKey: .counts)
-        folded = try container.decodeIfPresent(Set<ReplicaID>.self, forKey: .folded) ?? []
-        for replica in folded { counts.removeValue(forKey: replica) }
-    }
-
-    public func encode(to encoder: any Encoder) throws {
-        var container = encoder.container(keyedBy: CodingKeys.self)
-        try container.encode(counts, forKey: .counts)
-        if !folded.isEmpty { try container.encode(folded, forKey: .folded) }
-    }
 }
 
 extension GCounter: PrunableCRDT {
-    func needsFolding(_ removed: ReplicaID) -> Bool { counts[removed] != nil }
-
-    mutating func fold(_ removed: ReplicaID, into owner: ReplicaID) {
-        guard let count = counts.removeValue(forKey: removed) else { return }
-        counts[owner, default: 0] &+= count
-        folded.insert(removed)
+    func needsFolding(_ removed: ReplicaID) -> Bool {
+        counts[removed].map { $0 != Self.foldedMark } ?? false
     }
 
-    func mentions(_ removed: ReplicaID) -> Bool { counts[removed] != nil || folded.contains(removed) }
+    mutating func fold(_ removed: ReplicaID, into owner: ReplicaID) {
+        guard let count = counts[removed], count != Self.foldedMark else { return }
+        increment(by: count, at: owner)
+        counts[removed] = Self.foldedMark
+    }
+
+    func mentions(_ removed: ReplicaID) -> Bool { counts[removed] != nil }
 
     mutating func forget(_ removed: ReplicaID) {
         counts.removeValue(forKey: removed)
-        folded.remove(removed)
     }
 }
