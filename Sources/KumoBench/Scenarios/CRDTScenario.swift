@@ -20,6 +20,9 @@ struct CRDTScenario: AsyncParsableCommand {
     @Option(help: "Updates per node of each value.")
     var updates = 100_000
 
+    @Option(help: "Run only this phase: counter or set (for profiling one of them).")
+    var only: String?
+
     func run() async throws {
         let metrics = ByteCountingMetrics()
         var settings = options.driverSettings(name: "bench-driver")
@@ -54,7 +57,7 @@ struct CRDTScenario: AsyncParsableCommand {
         }
         for _ in 0..<options.runs {
             var fields: [(String, any Sendable)] = [("scenario", "crdt"), ("nodes", nodes), ("updates", updates)]
-            for phase in 0..<2 {
+            for phase in 0..<2 where only == nil || only == (phase == 0 ? "counter" : "set") {
                 let base = try await crdtValues(on: system)[phase]
                 let bytesBefore = metrics.bytesOut
                 let updates = self.updates

@@ -158,6 +158,22 @@ struct ReplicaStore: Sendable {
         return entry.applied.next(for: replica)
     }
 
+    /// What ``take(_:as:)`` found.
+    enum Taken {
+        case absent
+        case value(any CRDT)
+        /// The key holds a value of another type (named).
+        case otherType(String)
+    }
+
+    /// Takes the value of `key` out of the store, like ``take(_:)``, if it is of type `name`; one
+    /// lookup.
+    mutating func take(_ key: String, as name: String) -> Taken {
+        guard let index = entries.index(forKey: key) else { return .absent }
+        guard entries.values[index].type == name else { return .otherType(entries.values[index].type) }
+        return .value(entries.values[index].takeValue())
+    }
+
     /// Puts back a value taken with ``take(_:)`` that did not change.
     mutating func restore(_ key: String, _ value: any CRDT) {
         entries[key]?.value = value
@@ -254,15 +270,20 @@ struct ReplicaStore: Sendable {
     /// Adds a delta made here, with its one dot, to what the key's holders are to be sent.
     private mutating func enqueue(key: String, type: CRDTType, delta: any CRDT, dot: Dot) {
         let holders = replicaSet(of: key)
+        let limit = pendingLimit
         for peer in peers where holders?.contains(peer) ?? true {
-            var queue = pending.removeValue(forKey: peer) ?? [:]
-            if var waiting = queue.removeValue(forKey: key) {
-                if type.mergeInPlace(&waiting.delta, delta) { waiting.dots.insert(dot) }
-                queue[key] = waiting
-            } else if queue.count < pendingLimit {
-                queue[key] = Pending(delta: delta, type: type.name, dots: CausalContext(dots: CollectionOfOne(dot)))
-            }
-            pending[peer] = queue
+            // Changed where it is: one lookup of the peer, one of the key.
+            Self.enqueue(into: &pending[peer, default: [:]], key: key, type: type, delta: delta, dot: dot, limit: limit)
+        }
+    }
+
+    private static func enqueue(
+        into queue: inout [String: Pending], key: String, type: CRDTType, delta: any CRDT, dot: Dot, limit: Int
+    ) {
+        if let index = queue.index(forKey: key) {
+            if type.mergeInPlace(&queue.values[index].delta, delta) { queue.values[index].dots.insert(dot) }
+        } else if queue.count < limit {
+            queue[key] = Pending(delta: delta, type: type.name, dots: CausalContext(dots: CollectionOfOne(dot)))
         }
     }
 

@@ -218,15 +218,17 @@ actor Replicator {
         _ key: String, as crdt: CRDTType, encode: Bool, _ change: sending (inout Mutator<Value>) -> Void
     ) async throws -> (changed: Bool, item: DeltaItem?) {
         register(crdt)
-        if let held = store.type(of: key), held != crdt.name {
-            throw ReplicationError(.typeMismatch, key: key, "key \(key) holds \(held) here, not \(crdt.name)")
-        }
         // Taken out of the store, so the change mutates the value in place.
-        var mutator = Mutator(value: Value(), replica: store.replica, now: Self.wallMillis())
+        var mutator: Mutator<Value>
         var taken = false
-        if let held = store.take(key) {
+        switch store.take(key, as: crdt.name) {
+        case .otherType(let held):
+            throw ReplicationError(.typeMismatch, key: key, "key \(key) holds \(held) here, not \(crdt.name)")
+        case .value(let held):
             taken = true
-            mutator = Mutator(value: held as? Value ?? Value(), replica: store.replica, now: mutator.now)
+            mutator = Mutator(value: held as? Value ?? Value(), replica: store.replica, now: Self.wallMillis())
+        case .absent:
+            mutator = Mutator(value: Value(), replica: store.replica, now: Self.wallMillis())
         }
         change(&mutator)
         guard mutator.changed, mutator.delta != Value() else {

@@ -40,4 +40,12 @@ public struct NodeID: Hashable, Sendable, Codable, CustomStringConvertible, Comp
     public static func < (lhs: NodeID, rhs: NodeID) -> Bool {
         (lhs.address, lhs.incarnation) < (rhs.address, rhs.incarnation)
     }
+
+    /// Hashes the incarnation and the port only: they tell nodes apart almost always (equality
+    /// still compares the host), and hashing the host's string on every table lookup was a
+    /// visible cost on the hot paths that key tables by node.
+    public func hash(into hasher: inout Hasher) {
+        hasher.combine(incarnation)
+        hasher.combine(address.port)
+    }
 }
