@@ -527,22 +527,28 @@ actor Replicator {
                 }
             })
         }
-        tasks.append(Task { [weak self] in
+        tasks.append(rounds(when: { $0.pruningGossip.nextRound }) { await $0.pruningRound() })
+        tasks.append(rounds(when: { $0.antiEntropy.nextRound }) { await $0.antiEntropyRound() })
+    }
+
+    /// A task that runs `round` each time the engine `due` names says, until cancelled or the
+    /// replicator is gone.
+    private func rounds(
+        when due: @escaping @Sendable (isolated Replicator) -> ContinuousClock.Instant,
+        _ round: @escaping @Sendable (isolated Replicator) async -> Void
+    ) -> Task<Void, Never> {
+        Task { [weak self] in
             while !Task.isCancelled {
-                guard let due = await self?.pruningGossip.nextRound else { return }
-                try? await Task.sleep(until: due, clock: .continuous)
+                guard let next = await self?.instant(due) else { return }
+                try? await Task.sleep(until: next, clock: .continuous)
                 guard let self else { return }
-                await self.pruningRound()
+                await round(self)
             }
-        })
-        tasks.append(Task { [weak self] in
-            while !Task.isCancelled {
-                guard let due = await self?.antiEntropy.nextRound else { return }
-                try? await Task.sleep(until: due, clock: .continuous)
-                guard let self else { return }
-                await self.antiEntropyRound()
-            }
-        })
+        }
+    }
+
+    private func instant(_ due: (isolated Replicator) -> ContinuousClock.Instant) -> ContinuousClock.Instant {
+        due(self)
     }
 
     func stop() async {
