@@ -19,6 +19,7 @@ let package = Package(
         .library(name: "KumoTestKit", targets: ["KumoTestKit"]),
         .library(name: "KumoJobs", targets: ["KumoJobs"]),
         .library(name: "KumoCRDT", targets: ["KumoCRDT"]),
+        .library(name: "KumoGears", targets: ["KumoGears"]),
         .executable(name: "kumo", targets: ["KumoCLI"]),
         .executable(name: "kumo-bench", targets: ["KumoBench"]),
         .executable(name: "kumo-pythagorean", targets: ["kumo-pythagorean"]),
@@ -107,6 +108,15 @@ let package = Package(
         // Replicated state: delta CRDTs and the replicator. An add-on: it stands on the core's
         // plugin API only.
         .target(
+            name: "KumoGears",
+            dependencies: [
+                "Kumo",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "DequeModule", package: "swift-collections"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        .target(
             name: "KumoCRDT",
             dependencies: [
                 "Kumo",
@@ -159,6 +169,11 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "CoreMetrics", package: "swift-metrics"),
             ],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "KumoGearsTests",
+            dependencies: ["Kumo", "KumoGears", "KumoTestKit"],
             swiftSettings: swiftSettings
         ),
         .testTarget(

@@ -1,0 +1,184 @@
+import Kumo
+import Logging
+import Synchronization
+
+/// A Code Gear Manager (CGM): it owns one local DGM, knows other managers' DGMs by name, and runs
+/// each Code Gear it is given once all the gear's inputs are present.
+///
+/// Several managers may live in one process, each on its own node (a `ClusterSystem`) or several
+/// on one; another manager's DGM is always reached through the cluster, the same path as a DGM
+/// on another machine, so a distributed program is tested in one process.
+public final class CodeGearManager: Sendable {
+    /// The manager's name: its DGM is the system actor `kumo.gears.<name>` on its node.
+    public let name: String
+    /// The local DGM.
+    public let local: DataGearManager
+    /// The node the manager runs on.
+    public let system: ClusterSystem
+
+    private struct Armed: Sendable {
+        var gear: String
+        var pending: [String]
+        var task: Task<Void, Never>?
+    }
+
+    private struct State: Sendable {
+        var remotes: [String: RemoteDataGears] = [:]
+        var armed: [UInt64: Armed] = [:]
+        var nextGear: UInt64 = 0
+        var failures: [GearFailure] = []
+        var closed = false
+    }
+
+    private let state = Mutex(State())
+    private let logger: Logger
+
+    /// A manager named `name` on `system`, whose local DGM holds at most `capacity` gears per key.
+    /// - Throws: `ClusterError` `nameTaken` when `system` already runs a manager of that name.
+    public init(name: String, system: ClusterSystem, capacity: Int = 65_536) throws {
+        self.name = name
+        self.system = system
+        let local = DataGearManager(name: "local", capacity: capacity)
+        self.local = local
+        var logger = system.logger
+        logger[metadataKey: "kumo.cgm"] = "\(name)"
+        self.logger = logger
+        try system.hostSystemActor(named: DataGearService.actorName(of: name)) {
+            DataGearService(dgm: local, actorSystem: system)
+        }
+    }
+
+    // MARK: DGMs
+
+    /// Makes the local DGM of the manager `manager` on `node` known here as `dgm`.
+    public func connect(_ dgm: String, to manager: String, on node: NodeID) {
+        let remote = RemoteDataGears(name: dgm, manager: manager, node: node, system: system)
+        state.withLock { $0.remotes[dgm] = remote }
+    }
+
+    /// Forgets the DGM known here as `dgm`.
+    public func disconnect(_ dgm: String) {
+        _ = state.withLock { $0.remotes.removeValue(forKey: dgm) }
+    }
+
+    /// The DGM known here as `name` (`"local"` is the local one).
+    /// - Throws: ``GearError`` `unknownManager`.
+    public func dgm(_ name: String) throws(GearError) -> any DataGears {
+        if name == "local" { return local }
+        guard let remote = state.withLock({ $0.remotes[name] }) else {
+            throw GearError(.unknownManager, "manager \(self.name) knows no DGM named \(name)")
+        }
+        return remote
+    }
+
+    /// The names of the DGMs known here besides the local one.
+    public var remoteNames: [String] { state.withLock { $0.remotes.keys.sorted() } }
+
+    // MARK: Code Gears
+
+    /// Arms `gear`: it runs once, when all its inputs are present. Inputs are read in the order
+    /// of their DGM and key, so two gears that take the same keys never hold one each.
+    public func setup(_ gear: some CodeGear) {
+        let inputs = Mirror(reflecting: gear).children.compactMap { $0.value as? any GearInput }
+            .sorted { ($0.dgm ?? "", $0.key) < ($1.dgm ?? "", $1.key) }
+        let typeName = String(describing: type(of: gear))
+        let id: UInt64? = state.withLock { state in
+            guard !state.closed else { return nil }
+            state.nextGear += 1
+            state.armed[state.nextGear] = Armed(gear: typeName, pending: inputs.map(Self.label))
+            return state.nextGear
+        }
+        guard let id else { return }
+        let task = Task { await self.run(gear, id: id, inputs: inputs) }
+        state.withLock { state in
+            if state.armed[id] != nil { state.armed[id]?.task = task }
+        }
+    }
+
+    /// The armed gears still waiting, and the inputs each has not read yet (`dgm/key`, or `key`
+    /// for the local DGM; inputs are read in that order): a gear waiting on a key nobody puts
+    /// shows here at once.
+    public var waiting: [WaitingGear] {
+        state.withLock { state in
+            state.armed.sorted { $0.key < $1.key }.map { WaitingGear(id: $0.key, gear: $0.value.gear, keys: $0.value.pending) }
+        }
+    }
+
+    /// The gears that failed: an input that could not be read, or a `run` that threw.
+    public var failures: [GearFailure] { state.withLock { $0.failures } }
+
+    /// Cancels every armed gear and closes the local DGM.
+    public func close() async {
+        let tasks = state.withLock { state -> [Task<Void, Never>] in
+            state.closed = true
+            return state.armed.values.compactMap(\.task)
+        }
+        for task in tasks { task.cancel() }
+        await local.close()
+    }
+
+    private static func label(_ input: any GearInput) -> String {
+        input.dgm.map { "\($0)/\(input.key)" } ?? input.key
+    }
+
+    private func run(_ gear: some CodeGear, id: UInt64, inputs: [any GearInput]) async {
+        var taken: [(dgm: any DataGears, key: String, gear: DataGear)] = []
+        do {
+            for input in inputs {
+                let dgm = try self.dgm(input.dgm ?? "local")
+                let value = input.mode == .take ? try await dgm.takeGear(input.key) : try await dgm.peekGear(input.key)
+                if input.mode == .take { taken.append((dgm, input.key, value)) }
+                try input.fill(with: value)
+                state.withLock { state in
+                    guard var armed = state.armed[id], let index = armed.pending.firstIndex(of: Self.label(input)) else { return }
+                    armed.pending.remove(at: index)
+                    state.armed[id] = armed
+                }
+            }
+        } catch {
+            // The gear never runs: what it took goes back, so no value is lost.
+            for item in taken.reversed() { try? await item.dgm.putGear(item.gear, key: item.key) }
+            finish(id, gear: gear, error: error)
+            return
+        }
+        state.withLock { _ = $0.armed.removeValue(forKey: id) }
+        do {
+            try await gear.run(self)
+        } catch {
+            finish(id, gear: gear, error: error)
+        }
+    }
+
+    private func finish(_ id: UInt64, gear: some CodeGear, error: any Error) {
+        let name = String(describing: type(of: gear))
+        state.withLock { state in
+            state.armed.removeValue(forKey: id)
+            state.failures.append(GearFailure(gear: name, error: "\(error)"))
+        }
+        if !(error is CancellationError) {
+            logger.warning("code gear failed", metadata: ["kumo.gear": "\(name)", "error": "\(error)"])
+        }
+    }
+}
+
+/// An armed Code Gear that has not run yet, and the inputs it still waits for.
+public struct WaitingGear: Sendable, Equatable, CustomStringConvertible {
+    /// The gear's number in its manager.
+    public var id: UInt64
+    /// The gear's type.
+    public var gear: String
+    /// The inputs not read yet, in the order they are read: `dgm/key`, or `key` for the local DGM.
+    public var keys: [String]
+
+    public var description: String { "\(gear) #\(id) waits for \(keys.joined(separator: ", "))" }
+}
+
+/// A Code Gear that did not complete.
+public struct GearFailure: Sendable, Equatable, CustomStringConvertible {
+    /// The gear's type.
+    public var gear: String
+    /// What went wrong.
+    public var error: String
+
+    public var description: String { "\(gear) failed: \(error)" }
+}

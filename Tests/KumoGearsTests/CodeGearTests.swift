@@ -1,0 +1,165 @@
+import Kumo
+import KumoTestKit
+import Synchronization
+import Testing
+
+@testable import KumoGears
+
+/// Christie's counting loop: take "count", record it, put count + 1 until the limit, and arm the
+/// next gear.
+struct CountUp: CodeGear {
+    @Take("count") var count: Int
+    let limit: Int
+    let seen: Mutex<[Int]>.Shared
+
+    func run(_ cgm: CodeGearManager) async throws {
+        seen.value.withLock { $0.append(count) }
+        guard count < limit else { return }
+        try await cgm.local.put("count", count + 1)
+        cgm.setup(CountUp(limit: limit, seen: seen))
+    }
+}
+
+extension Mutex where Value: Sendable {
+    /// A mutex several gears share.
+    final class Shared: Sendable {
+        let value: Mutex<Value>
+        init(_ initial: sending Value) { value = Mutex(initial) }
+    }
+}
+
+/// Adds two inputs, one taken and one peeked, and puts the sum.
+struct Add: CodeGear {
+    @Take("a") var a: Int
+    @Peek("b") var b: Int
+
+    func run(_ cgm: CodeGearManager) async throws {
+        try await cgm.local.put("sum", a + b)
+    }
+}
+
+/// Takes a token from another manager's DGM and puts it, plus one, in the local one.
+struct Relay: CodeGear {
+    @RemoteTake("peer", "token") var token: Int
+
+    func run(_ cgm: CodeGearManager) async throws {
+        try await cgm.local.put("relayed", token + 1)
+    }
+}
+
+/// Expects a String where an Int is stored.
+struct Mistyped: CodeGear {
+    @Take("number") var text: String
+
+    func run(_ cgm: CodeGearManager) async throws {}
+}
+
+func eventually(_ what: String, timeout: Duration = .seconds(10), _ condition: () async throws -> Bool) async throws {
+    let clock = ContinuousClock()
+    let end = clock.now + timeout
+    while clock.now < end {
+        if try await condition() { return }
+        try await Task.sleep(for: .milliseconds(10))
+    }
+    Issue.record("timed out waiting until \(what)")
+}
+
+@Suite("Code Gears", .timeLimit(.minutes(1)))
+struct CodeGearTests {
+    @Test("a gear runs when all its inputs are present; until then the manager says what it waits for")
+    func inputs() async throws {
+        let cluster = try await TestCluster.start(nodes: 1)
+        let cgm = try CodeGearManager(name: "solo", system: cluster.nodes[0])
+        cgm.setup(Add())
+        try await eventually("the gear is armed") { cgm.waiting.first?.keys == ["a", "b"] }
+        try await cgm.local.put("a", 40)
+        try await eventually("a was read") { cgm.waiting.first?.keys == ["b"] }
+        #expect(cgm.waiting.count == 1 && cgm.waiting[0].gear == "Add")
+        try await cgm.local.put("b", 2)
+        #expect(try await cgm.local.take("sum", as: Int.self) == 42)
+        #expect(cgm.waiting.isEmpty)
+        #expect(await cgm.local.count("b") == 1, "a peeked input stays")
+        await cgm.close()
+        await cluster.shutdown()
+    }
+
+    @Test("Christie's counting loop: each gear arms the next until the limit")
+    func countingLoop() async throws {
+        let cluster = try await TestCluster.start(nodes: 1)
+        let cgm = try CodeGearManager(name: "counter", system: cluster.nodes[0])
+        let seen = Mutex<[Int]>.Shared([])
+        cgm.setup(CountUp(limit: 100, seen: seen))
+        try await cgm.local.put("count", 0)
+        try await eventually("it counted to 100") { seen.value.withLock { $0.count } == 101 }
+        #expect(seen.value.withLock { $0 } == Array(0...100))
+        #expect(cgm.waiting.isEmpty && cgm.failures.isEmpty)
+        await cgm.close()
+        await cluster.shutdown()
+    }
+
+    @Test("a gear expecting another type fails naming the key and both types; the value stays")
+    func mistyped() async throws {
+        let cluster = try await TestCluster.start(nodes: 1)
+        let cgm = try CodeGearManager(name: "typed", system: cluster.nodes[0])
+        try await cgm.local.put("number", 5)
+        cgm.setup(Mistyped())
+        try await eventually("the gear failed") { !cgm.failures.isEmpty }
+        let failure = try #require(cgm.failures.first)
+        #expect(failure.gear == "Mistyped" && failure.error.contains("number"))
+        #expect(failure.error.contains("Swift.Int") && failure.error.contains("Swift.String"))
+        #expect(try await cgm.local.take("number", as: Int.self) == 5)
+        await cgm.close()
+        await cluster.shutdown()
+    }
+
+    @Test("two managers in one process reach each other's DGMs through the cluster")
+    func remote() async throws {
+        let cluster = try await TestCluster.start(nodes: 2)
+        try await cluster.waitForConvergence()
+        let a = try CodeGearManager(name: "a", system: cluster.nodes[0])
+        let b = try CodeGearManager(name: "b", system: cluster.nodes[1])
+        a.connect("peer", to: "b", on: cluster.nodes[1].node)
+        let peer = try a.dgm("peer")
+        try await peer.put("x", 1)
+        try await peer.update("x", 2)
+        #expect(try await b.local.peek("x", as: Int.self) == 2)
+        #expect(try await peer.take("x", as: Int.self) == 2)
+        // A remote take waits until the gear comes.
+        async let waited: String = peer.take("later")
+        try await Task.sleep(for: .milliseconds(50))
+        try await b.local.put("later", "here")
+        #expect(try await waited == "here")
+        // flip: from the remote DGM to the local one, without decoding.
+        try await b.local.put("move", [1, 2, 3])
+        try await peer.flip("move", to: a.local)
+        #expect(try await a.local.take("move", as: [Int].self) == [1, 2, 3])
+        // A gear with a remote input.
+        a.setup(Relay())
+        try await b.local.put("token", 41)
+        #expect(try await a.local.take("relayed", as: Int.self) == 42)
+        let unknown = #expect(throws: GearError.self) { try a.dgm("nobody") }
+        #expect(unknown?.code == .unknownManager)
+        await a.close()
+        await b.close()
+        await cluster.shutdown()
+    }
+
+    @Test("a gear waiting on a remote DGM whose node dies fails naming the DGM and the node")
+    func remoteDies() async throws {
+        let cluster = try await TestCluster.start(nodes: 2, downAfter: .seconds(1))
+        try await cluster.waitForConvergence()
+        let a = try CodeGearManager(name: "a", system: cluster.nodes[0])
+        _ = try CodeGearManager(name: "b", system: cluster.nodes[1])
+        let victim = cluster.nodes[1].node
+        a.connect("peer", to: "b", on: victim)
+        a.setup(Relay())
+        try await eventually("the gear waits") { a.waiting.first?.keys == ["peer/token"] }
+        await cluster.kill(1)
+        try await eventually("the gear failed", timeout: .seconds(15)) { !a.failures.isEmpty }
+        let failure = try #require(a.failures.first)
+        #expect(failure.error.contains("managerGone") && failure.error.contains("peer") && failure.error.contains("\(victim)"))
+        #expect(a.waiting.isEmpty)
+        await a.close()
+        await cluster.shutdown()
+    }
+}
