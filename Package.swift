@@ -112,6 +112,8 @@ let package = Package(
             dependencies: [
                 "Kumo",
                 .product(name: "Logging", package: "swift-log"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "DequeModule", package: "swift-collections"),
             ],
             swiftSettings: swiftSettings
@@ -162,6 +164,7 @@ let package = Package(
                 "Kumo",
                 "KumoJobs",
                 "KumoCRDT",
+                "KumoGears",
                 "KumoTestKit",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "NIOCore", package: "swift-nio"),

@@ -14,7 +14,8 @@ struct KumoBench: AsyncParsableCommand {
         subcommands: [
             RTTScenario.self, ThroughputScenario.self, ConcurrentScenario.self, BulkScenario.self,
             BaselineScenario.self, MembershipScenario.self, JobRTTScenario.self, FanoutScenario.self,
-            FanoutSleepScenario.self, CRDTScenario.self, CRDTKeysScenario.self, PeerCommand.self,
+            FanoutSleepScenario.self, CRDTScenario.self, CRDTKeysScenario.self, GearsLocalScenario.self,
+            GearsRingScenario.self, PeerCommand.self,
         ]
     )
 }

@@ -13,7 +13,7 @@ struct PeerCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "peer", abstract: "The peer process of a scenario (started by the scenarios).", shouldDisplay: false)
 
-    @Option(help: "kumo, jobs (a worker that joins --seed and runs the bench jobs), crdt (a replica that joins --seed) or tcp.")
+    @Option(help: "kumo, jobs (a worker that joins --seed and runs the bench jobs), crdt (a replica that joins --seed), gears (a Code Gear Manager for gears-ring) or tcp.")
     var mode: String = "kumo"
 
     @Option(help: "For jobs and crdt: the node to join (host:port).")
@@ -51,11 +51,12 @@ struct PeerCommand: AsyncParsableCommand {
             let system = try await ClusterSystem(settings: settings)
             let target = try system.withActorName("bench") { BenchTarget(actorSystem: system) }
             let crdt = mode == "crdt" ? try system.withActorName("bench-crdt") { CRDTBenchAgent(actorSystem: system) } : nil
+            let gears = mode == "gears" ? try system.withActorName("bench-gears") { GearsBenchAgent(actorSystem: system) } : nil
             print("kumo-bench peer ready: \(system.node.address.port) \(system.node.incarnation)")
             fflush(nil)
             // Run until the scenario closes our stdin (or kills us).
             await waitForStandardInputToClose()
-            withExtendedLifetime((target, crdt)) {}
+            withExtendedLifetime((target, crdt, gears)) {}
             await system.shutdown()
         }
     }

@@ -1,5 +1,6 @@
 import Kumo
 import NIOCore
+import Synchronization
 
 /// One Data Gear as a DGM stores and moves it: the value's encoding and the name of its type.
 ///
@@ -35,6 +36,15 @@ public struct DataGear: Codable, Sendable, Equatable {
         }
     }
 
-    /// The name a type is stored under.
-    public static func typeName<Value>(_ type: Value.Type) -> String { String(reflecting: type) }
+    /// The name a type is stored under: its fully qualified name (worked out once per type, since
+    /// spelling a type's name out is costly).
+    public static func typeName<Value>(_ type: Value.Type) -> String {
+        let id = ObjectIdentifier(type)
+        if let name = typeNames.withLock({ $0[id] }) { return name }
+        let name = String(reflecting: type)
+        typeNames.withLock { $0[id] = name }
+        return name
+    }
+
+    private static let typeNames = Mutex<[ObjectIdentifier: String]>([:])
 }

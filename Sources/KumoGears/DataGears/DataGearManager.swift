@@ -1,8 +1,19 @@
 import Kumo
 
+import NIOPosix
+
 /// A local Data Gear Manager: the queues of one Code Gear Manager, in memory.
+///
+/// It runs on an event loop's executor: a Code Gear Manager's DGM on its node's loop, so that a
+/// gear put by another node is stored, and its waiting reader woken, on the thread that read it.
 public actor DataGearManager: DataGears {
     public nonisolated let name: String
+    /// Where the manager runs.
+    public nonisolated let executor: EventLoopExecutor
+
+    public nonisolated var unownedExecutor: UnownedSerialExecutor {
+        executor.asUnownedSerialExecutor()
+    }
     private var store: DataGearStore
     private var waiting: [UInt64: CheckedContinuation<DataGear, any Error>] = [:]
     /// Gears handed to a reader before its continuation was stored.
@@ -10,9 +21,11 @@ public actor DataGearManager: DataGears {
     private var nextWaiter: UInt64 = 0
     private var closed = false
 
-    /// A DGM whose keys hold at most `capacity` gears each.
-    public init(name: String = "local", capacity: Int = 65_536) {
+    /// A DGM whose keys hold at most `capacity` gears each, running on `executor` (by default on
+    /// one of NIO's shared event loops).
+    public init(name: String = "local", capacity: Int = 65_536, executor: EventLoopExecutor? = nil) {
         self.name = name
+        self.executor = executor ?? EventLoopExecutor(eventLoop: MultiThreadedEventLoopGroup.singleton.next())
         self.store = DataGearStore(capacity: capacity)
     }
 

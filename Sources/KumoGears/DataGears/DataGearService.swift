@@ -9,6 +9,11 @@ distributed actor DataGearService {
 
     let dgm: DataGearManager
 
+    /// The node's event loop, as the DGM: a remote operation runs where its frame was read.
+    nonisolated var unownedExecutor: UnownedSerialExecutor {
+        actorSystem.executor.asUnownedSerialExecutor()
+    }
+
     init(dgm: DataGearManager, actorSystem: ClusterSystem) {
         self.dgm = dgm
         self.actorSystem = actorSystem

@@ -33,12 +33,18 @@ public final class CodeGearManager: Sendable {
     private let state = Mutex(State())
     private let logger: Logger
 
+    /// Whether gears run on the node's event loop rather than the shared pool: no thread hop
+    /// between a gear's inputs arriving and its work, for gears that do little work each (a gear
+    /// that computes long on the loop delays the node's networking).
+    public let runsGearsOnEventLoop: Bool
+
     /// A manager named `name` on `system`, whose local DGM holds at most `capacity` gears per key.
     /// - Throws: `ClusterError` `nameTaken` when `system` already runs a manager of that name.
-    public init(name: String, system: ClusterSystem, capacity: Int = 65_536) throws {
+    public init(name: String, system: ClusterSystem, capacity: Int = 65_536, runsGearsOnEventLoop: Bool = false) throws {
         self.name = name
+        self.runsGearsOnEventLoop = runsGearsOnEventLoop
         self.system = system
-        let local = DataGearManager(name: "local", capacity: capacity)
+        let local = DataGearManager(name: "local", capacity: capacity, executor: system.executor)
         self.local = local
         var logger = system.logger
         logger[metadataKey: "kumo.cgm"] = "\(name)"
@@ -81,7 +87,7 @@ public final class CodeGearManager: Sendable {
     public func setup(_ gear: some CodeGear) {
         let inputs = Mirror(reflecting: gear).children.compactMap { $0.value as? any GearInput }
             .sorted { ($0.dgm ?? "", $0.key) < ($1.dgm ?? "", $1.key) }
-        let typeName = String(describing: type(of: gear))
+        let typeName = Self.name(of: gear)
         let id: UInt64? = state.withLock { state in
             guard !state.closed else { return nil }
             state.nextGear += 1
@@ -89,7 +95,10 @@ public final class CodeGearManager: Sendable {
             return state.nextGear
         }
         guard let id else { return }
-        let task = Task { await self.run(gear, id: id, inputs: inputs) }
+        // On the node's event loop, where the DGM is: a gear whose input was just put is woken
+        // without a thread hop. Its `run` goes to the shared pool unless the manager runs gears
+        // on the loop (``runsGearsOnEventLoop``).
+        let task = Task(executorPreference: system.executor) { await self.run(gear, id: id, inputs: inputs) }
         state.withLock { state in
             if state.armed[id] != nil { state.armed[id]?.task = task }
         }
@@ -143,14 +152,29 @@ public final class CodeGearManager: Sendable {
         }
         state.withLock { _ = $0.armed.removeValue(forKey: id) }
         do {
-            try await gear.run(self)
+            if runsGearsOnEventLoop {
+                try await gear.run(self)
+            } else {
+                try await withTaskExecutorPreference(globalConcurrentExecutor) { try await gear.run(self) }
+            }
         } catch {
             finish(id, gear: gear, error: error)
         }
     }
 
-    private func finish(_ id: UInt64, gear: some CodeGear, error: any Error) {
+    /// A gear type's short name, worked out once per type.
+    private static func name(of gear: some CodeGear) -> String {
+        let id = ObjectIdentifier(type(of: gear))
+        if let name = gearNames.withLock({ $0[id] }) { return name }
         let name = String(describing: type(of: gear))
+        gearNames.withLock { $0[id] = name }
+        return name
+    }
+
+    private static let gearNames = Mutex<[ObjectIdentifier: String]>([:])
+
+    private func finish(_ id: UInt64, gear: some CodeGear, error: any Error) {
+        let name = Self.name(of: gear)
         state.withLock { state in
             state.armed.removeValue(forKey: id)
             state.failures.append(GearFailure(gear: name, error: "\(error)"))
