@@ -144,6 +144,29 @@ struct CodeGearTests {
         await cluster.shutdown()
     }
 
+    @Test("a DGM named compressed… is sent gears compressed; readers get them decompressed; a relay forwards them as they are")
+    func compressed() async throws {
+        let cluster = try await TestCluster.start(nodes: 3)
+        try await cluster.waitForConvergence()
+        let a = try CodeGearManager(name: "a", system: cluster.nodes[0])
+        let b = try CodeGearManager(name: "b", system: cluster.nodes[1])
+        let c = try CodeGearManager(name: "c", system: cluster.nodes[2])
+        a.connect("compressedremote", to: "b", on: cluster.nodes[1].node)
+        b.connect("compressednext", to: "c", on: cluster.nodes[2].node)
+        let text = String(repeating: "all work and no play ", count: 2000)
+        try await a.dgm("compressedremote").put("text", text)
+        let stored = try await b.local.peekGear("text")
+        let compressed = try #require(stored.compressed)
+        #expect(stored.bytes == nil && compressed.count < text.utf8.count / 10)
+        #expect(try await b.local.peek("text", as: String.self) == text)
+        // The relay hands the gear on; the next DGM gets the same compressed bytes.
+        try await b.local.flip("text", to: try b.dgm("compressednext"))
+        #expect(try await c.local.peekGear("text").compressed == compressed)
+        #expect(try await c.local.take("text", as: String.self) == text)
+        for manager in [a, b, c] { await manager.close() }
+        await cluster.shutdown()
+    }
+
     @Test("a gear waiting on a remote DGM whose node dies fails naming the DGM and the node")
     func remoteDies() async throws {
         let cluster = try await TestCluster.start(nodes: 2, downAfter: .seconds(1))

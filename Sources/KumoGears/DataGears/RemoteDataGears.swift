@@ -8,6 +8,9 @@ import Kumo
 /// call, retrying if another reader got it first: a gear is consumed only by a call whose caller
 /// is there to receive it at once. When the other manager's node dies, leaves or cannot be
 /// reached, a waiting operation fails with ``GearError`` `managerGone`, naming the DGM and the node.
+///
+/// A DGM whose name starts with `compressed` (`compressedremote`) is sent gears zlib-compressed;
+/// what is read from it arrives as it was stored, and is decompressed when it is decoded.
 public struct RemoteDataGears: DataGears {
     public let name: String
     /// The node of the other manager.
@@ -30,12 +33,17 @@ public struct RemoteDataGears: DataGears {
     /// How long an operation may wait: a remote take or peek waits as long as it takes.
     private static let patience = Duration.seconds(365 * 24 * 3600)
 
+    /// Whether gears are sent to this DGM compressed.
+    public var isCompressed: Bool { name.hasPrefix("compressed") }
+
     public func putGear(_ gear: DataGear, key: String) async throws {
-        try await mapped { try await service().put(gear, key: key) }
+        let sent = try gear.forSending(compressed: isCompressed)
+        try await mapped { try await service().put(sent, key: key) }
     }
 
     public func updateGear(_ gear: DataGear, key: String) async throws {
-        try await mapped { try await service().update(gear, key: key) }
+        let sent = try gear.forSending(compressed: isCompressed)
+        try await mapped { try await service().update(sent, key: key) }
     }
 
     public func peekGear(_ key: String) async throws -> DataGear {
