@@ -38,6 +38,18 @@ struct Add: CodeGear {
     }
 }
 
+/// Lists its inputs itself rather than by reflection.
+struct Listed: CodeGear {
+    @Take("x") var x: Int
+    @Peek("y") var y: Int
+
+    var inputs: [any GearInput] { [_y, _x] }
+
+    func run(_ cgm: CodeGearManager) async throws {
+        try await cgm.local.put("product", x * y)
+    }
+}
+
 /// Takes a token from another manager's DGM and puts it, plus one, in the local one.
 struct Relay: CodeGear {
     @RemoteTake("peer", "token") var token: Int
@@ -79,6 +91,19 @@ struct CodeGearTests {
         #expect(try await cgm.local.take("sum", as: Int.self) == 42)
         #expect(cgm.waiting.isEmpty)
         #expect(await cgm.local.count("b") == 1, "a peeked input stays")
+        await cgm.close()
+        await cluster.shutdown()
+    }
+
+    @Test("a gear that lists its inputs itself runs like one found by reflection")
+    func listedInputs() async throws {
+        let cluster = try await TestCluster.start(nodes: 1)
+        let cgm = try CodeGearManager(name: "listed", system: cluster.nodes[0])
+        cgm.setup(Listed())
+        try await eventually("armed, inputs in key order") { cgm.waiting.first?.keys == ["x", "y"] }
+        try await cgm.local.put("y", 6)
+        try await cgm.local.put("x", 7)
+        #expect(try await cgm.local.take("product", as: Int.self) == 42)
         await cgm.close()
         await cluster.shutdown()
     }

@@ -9,6 +9,8 @@ struct BenchStep: CodeGear {
     let end: Int
     let done: Signal
 
+    var inputs: [any GearInput] { [_n] }
+
     func run(_ cgm: CodeGearManager) async throws {
         guard n < end else {
             done.fire()
@@ -24,6 +26,8 @@ struct BenchPass: CodeGear {
     @Take("token") var token: Int
     let end: Int
     let done: Signal?
+
+    var inputs: [any GearInput] { [_token] }
 
     func run(_ cgm: CodeGearManager) async throws {
         guard token < end else {

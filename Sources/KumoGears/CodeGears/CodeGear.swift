@@ -17,6 +17,17 @@ import Kumo
 /// }
 /// ```
 public protocol CodeGear: Sendable {
+    /// The gear's inputs. The default finds the properties declared with ``Take``, ``Peek``,
+    /// ``RemoteTake`` and ``RemotePeek`` by reflection; a gear armed very often may list them
+    /// itself (`[_count, _limit]`) and skip that cost.
+    var inputs: [any GearInput] { get }
+
     /// Does the gear's work; its inputs are all present.
     func run(_ cgm: CodeGearManager) async throws
+}
+
+extension CodeGear {
+    public var inputs: [any GearInput] {
+        Mirror(reflecting: self).children.compactMap { $0.value as? any GearInput }
+    }
 }

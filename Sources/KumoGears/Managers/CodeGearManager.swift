@@ -85,8 +85,8 @@ public final class CodeGearManager: Sendable {
     /// Arms `gear`: it runs once, when all its inputs are present. Inputs are read in the order
     /// of their DGM and key, so two gears that take the same keys never hold one each.
     public func setup(_ gear: some CodeGear) {
-        let inputs = Mirror(reflecting: gear).children.compactMap { $0.value as? any GearInput }
-            .sorted { ($0.dgm ?? "", $0.key) < ($1.dgm ?? "", $1.key) }
+        var inputs = gear.inputs
+        if inputs.count > 1 { inputs.sort { ($0.dgm ?? "", $0.key) < ($1.dgm ?? "", $1.key) } }
         let typeName = Self.name(of: gear)
         let id: UInt64? = state.withLock { state in
             guard !state.closed else { return nil }
