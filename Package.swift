@@ -23,6 +23,7 @@ let package = Package(
         .executable(name: "kumo", targets: ["KumoCLI"]),
         .executable(name: "kumo-bench", targets: ["KumoBench"]),
         .executable(name: "kumo-pythagorean", targets: ["kumo-pythagorean"]),
+        .executable(name: "kumo-gears", targets: ["kumo-gears"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.2"),
@@ -158,6 +159,13 @@ let package = Package(
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             path: "Examples/Pythagorean",
+            swiftSettings: swiftSettings
+        ),
+        // Christie's examples with Data and Code Gears: `swift run kumo-gears`.
+        .executableTarget(
+            name: "kumo-gears",
+            dependencies: ["Kumo", "KumoGears"],
+            path: "Examples/Gears",
             swiftSettings: swiftSettings
         ),
         .executableTarget(

@@ -179,7 +179,8 @@ public final class CodeGearManager: Sendable {
             state.armed.removeValue(forKey: id)
             state.failures.append(GearFailure(gear: name, error: "\(error)"))
         }
-        if !(error is CancellationError) {
+        // A gear still waiting when its manager closes is no failure to warn about.
+        if !(error is CancellationError), (error as? GearError)?.code != .closed {
             logger.warning("code gear failed", metadata: ["kumo.gear": "\(name)", "error": "\(error)"])
         }
     }
