@@ -107,8 +107,8 @@ let package = Package(
             ],
             swiftSettings: swiftSettings
         ),
-        // Replicated state: delta CRDTs and the replicator. An add-on: it stands on the core's
-        // plugin API only.
+        // Data and Code Gears, their managers and the Topology Manager (Christie). An add-on: it
+        // stands on the core's public API only.
         .target(
             name: "KumoGears",
             dependencies: [
@@ -121,6 +121,8 @@ let package = Package(
             ],
             swiftSettings: swiftSettings
         ),
+        // Replicated state: delta CRDTs and the replicator. An add-on: it stands on the core's
+        // plugin API only.
         .target(
             name: "KumoCRDT",
             dependencies: [

@@ -16,6 +16,9 @@ public struct GearError: Error, Codable, Sendable, Equatable, CustomStringConver
         case managerGone
         /// The manager was closed.
         case closed
+        /// A Topology Manager could not place the manager: not in its cluster, its graph full,
+        /// or its graph not complete in time.
+        case topology
     }
 
     /// What kind of failure it is.

@@ -16,21 +16,23 @@ public final class CodeGearManager: Sendable {
     /// The node the manager runs on.
     public let system: ClusterSystem
 
-    private struct Armed: Sendable {
+    struct Armed: Sendable {
         var gear: String
         var pending: [String]
         var task: Task<Void, Never>?
     }
 
-    private struct State: Sendable {
+    struct State: Sendable {
         var remotes: [String: RemoteDataGears] = [:]
+        /// The Topology Managers joined, by their identity.
+        var topologies: [TopologyID: JoinedTopology] = [:]
         var armed: [UInt64: Armed] = [:]
         var nextGear: UInt64 = 0
         var failures: [GearFailure] = []
         var closed = false
     }
 
-    private let state = Mutex(State())
+    let state = Mutex(State())
     private let logger: Logger
 
     /// Whether gears run on the node's event loop rather than the shared pool: no thread hop
@@ -51,6 +53,9 @@ public final class CodeGearManager: Sendable {
         self.logger = logger
         try system.hostSystemActor(named: DataGearService.actorName(of: name)) {
             DataGearService(dgm: local, actorSystem: system)
+        }
+        try system.hostSystemActor(named: TopologyAgent.actorName(of: name)) {
+            TopologyAgent(cgm: self, actorSystem: system)
         }
     }
 
@@ -116,13 +121,15 @@ public final class CodeGearManager: Sendable {
     /// The gears that failed: an input that could not be read, or a `run` that threw.
     public var failures: [GearFailure] { state.withLock { $0.failures } }
 
-    /// Cancels every armed gear and closes the local DGM.
+    /// Cancels every armed gear, frees the names held in Topology Managers, and closes the
+    /// local DGM.
     public func close() async {
-        let tasks = state.withLock { state -> [Task<Void, Never>] in
+        let (tasks, topologies) = state.withLock { state -> ([Task<Void, Never>], [TopologyID]) in
             state.closed = true
-            return state.armed.values.compactMap(\.task)
+            return (state.armed.values.compactMap(\.task), Array(state.topologies.keys))
         }
         for task in tasks { task.cancel() }
+        for topology in topologies { await release(topology) }
         await local.close()
     }
 
