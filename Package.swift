@@ -145,6 +145,7 @@ let package = Package(
                 "Kumo",
                 "KumoJobs",
                 "KumoCRDT",
+                "KumoGears",
                 "KumoNode",
                 "KumoTestKit",
                 "KumoExamples",
@@ -166,7 +167,10 @@ let package = Package(
         // Christie's examples with Data and Code Gears: `swift run kumo-gears`.
         .executableTarget(
             name: "kumo-gears",
-            dependencies: ["Kumo", "KumoGears"],
+            dependencies: [
+                "Kumo", "KumoGears", "KumoNode",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ],
             path: "Examples/Gears",
             swiftSettings: swiftSettings
         ),
