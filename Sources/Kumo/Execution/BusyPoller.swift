@@ -1,4 +1,9 @@
 import NIOCore
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
 
 /// Keeps an event loop awake for a short spell after it read, so that the next read finds it
 /// awake instead of asleep — and lets it sleep at once while that catches nothing.
@@ -18,7 +23,11 @@ import NIOCore
 /// a row — the poller rests: the loop sleeps at once after reads for a pause that doubles with
 /// every such round (1 ms up to 256 ms) and resets as soon as reads come close together again.
 /// A node that only hears gossip now and then rests nearly all the time, so an idle node burns
-/// next to no CPU. Zero turns the poller off.
+/// next to no CPU. A spell in which the loop's thread was preempted (Linux counts involuntary
+/// context switches per thread) rests the poller the same way: another thread needed the CPU —
+/// on a machine with more busy nodes than cores, the very node whose message the spin awaits
+/// (`gears-ring` with three processes on two cores: hop 115–122 µs with spells that ignore it,
+/// 80–100 µs with the rest). Zero turns the poller off.
 ///
 /// (Spells that adapt their length to the gaps they see were tried: unbounded, they settled at
 /// 40–45 µs where 30 µs gave 32 µs, and grew long on a stream; between 30 and 80 µs they gave
@@ -32,6 +41,7 @@ final class BusyPoller: @unchecked Sendable {
     private let spell: UInt64
     private var spellStart: UInt64 = 0
     private var spinning = false
+    private var switchesAtStart = 0
     /// When the last spell ended, until the next read tells whether it came soon after.
     private var endedAt: UInt64?
     private var farReads = 0
@@ -62,6 +72,7 @@ final class BusyPoller: @unchecked Sendable {
         guard !spinning, now >= restUntil else { return }
         spinning = true
         spellStart = now
+        switchesAtStart = Self.involuntarySwitches()
         eventLoop.execute { self.spin() }
     }
 
@@ -87,7 +98,26 @@ final class BusyPoller: @unchecked Sendable {
             return
         }
         spinning = false
+        // Preempted while spinning: another thread needed this CPU (more busy processes than
+        // cores). Spinning then slows the work it waits for, so the poller rests.
+        let switches = Self.involuntarySwitches()
+        if switches != switchesAtStart {
+            restUntil = now &+ rest
+            rest = min(rest * 2, Self.longestRest)
+        }
         endedAt = now
+    }
+
+    /// How many times this thread was preempted.
+    private static func involuntarySwitches() -> Int {
+        #if os(Linux)
+        var usage = rusage()
+        // RUSAGE_THREAD (1): this thread only.
+        guard getrusage(__rusage_who_t(1), &usage) == 0 else { return 0 }
+        return usage.ru_nivcsw
+        #else
+        return 0
+        #endif
     }
 
     private static func now() -> UInt64 {

@@ -14,13 +14,13 @@ struct GearsLocalScenario: AsyncParsableCommand {
     @Option(help: "Gears in the chain.")
     var gears = 1_000_000
 
-    @Flag(help: "Run the gears' work on the event loop (CodeGearManager(runsGearsOnEventLoop:)).")
-    var onLoop = false
+    @Option(help: "Where the gears' work runs: loop (CodeGearManager(runsGearsOnEventLoop: true), for gears that do little each) or pool (the default of CodeGearManager).")
+    var runGears: GearsPlace = .loop
 
     func run() async throws {
         let system = try await ClusterSystem(settings: options.driverSettings(name: "bench-gears"))
         for run in 0..<options.runs {
-            let cgm = try CodeGearManager(name: "local\(run)", system: system, runsGearsOnEventLoop: onLoop)
+            let cgm = try CodeGearManager(name: "local\(run)", system: system, runsGearsOnEventLoop: runGears == .loop)
             let done = Signal()
             let clock = ContinuousClock()
             let start = clock.now
@@ -28,7 +28,10 @@ struct GearsLocalScenario: AsyncParsableCommand {
             try await cgm.local.put("n", 1)
             await done.wait()
             let elapsed = clock.now - start
-            report(options, [("scenario", "gears-local"), ("gears", gears), ("gears_per_s", Double(gears) / seconds(elapsed))])
+            report(options, [
+                ("scenario", "gears-local"), ("gears", gears), ("gears_per_s", Double(gears) / seconds(elapsed)),
+                ("run_gears", runGears.rawValue),
+            ])
             await cgm.close()
         }
         await system.shutdown()
@@ -49,8 +52,8 @@ struct GearsRingScenario: AsyncParsableCommand {
     @Option(help: "Times the token goes around.")
     var laps = 10_000
 
-    @Flag(help: "Run the gears' work on the event loop (CodeGearManager(runsGearsOnEventLoop:)).")
-    var onLoop = false
+    @Option(help: "Where the gears' work runs: loop (CodeGearManager(runsGearsOnEventLoop: true), for gears that do little each) or pool (the default of CodeGearManager).")
+    var runGears: GearsPlace = .loop
 
     func run() async throws {
         let settings = options.driverSettings(name: "bench-gears")
@@ -76,11 +79,11 @@ struct GearsRingScenario: AsyncParsableCommand {
         for run in 0..<options.runs {
             let hops = laps * max(nodes, 2)
             let names = (0..<max(nodes, 2)).map { "ring\(run)-\($0)" }
-            let cgm = try CodeGearManager(name: names[0], system: system, runsGearsOnEventLoop: onLoop)
+            let cgm = try CodeGearManager(name: names[0], system: system, runsGearsOnEventLoop: runGears == .loop)
             cgm.connect("right", to: names[1], on: peerNodes[0])
             for (index, agent) in agents.enumerated() {
                 let next = index + 2 < names.count ? (names[index + 2], peerNodes[index + 1]) : (names[0], system.node)
-                try await agent.arm(name: names[index + 1], right: next.0, on: next.1, end: hops, onLoop: onLoop)
+                try await agent.arm(name: names[index + 1], right: next.0, on: next.1, end: hops, onLoop: runGears == .loop)
             }
             let done = Signal()
             cgm.setup(BenchPass(end: hops, done: done))
@@ -91,7 +94,7 @@ struct GearsRingScenario: AsyncParsableCommand {
             let elapsed = clock.now - start
             report(options, [
                 ("scenario", "gears-ring"), ("nodes", max(nodes, 2)), ("laps", laps), ("hops_per_s", Double(hops) / seconds(elapsed)),
-                ("hop_us", seconds(elapsed) / Double(hops) * 1e6),
+                ("hop_us", seconds(elapsed) / Double(hops) * 1e6), ("run_gears", runGears.rawValue),
             ])
             await cgm.close()
         }
@@ -101,4 +104,10 @@ struct GearsRingScenario: AsyncParsableCommand {
             _ = await peer.waitForExit(timeout: .seconds(5))
         }
     }
+}
+
+/// Where a gears scenario runs its gears' work.
+enum GearsPlace: String, ExpressibleByArgument, CaseIterable {
+    case loop
+    case pool
 }
