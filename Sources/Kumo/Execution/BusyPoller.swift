@@ -24,7 +24,7 @@ import Darwin
 /// every such round (1 ms up to 256 ms) and resets as soon as reads come close together again.
 /// A node that only hears gossip now and then rests nearly all the time, so an idle node burns
 /// next to no CPU. A spell in which the loop's thread was preempted (Linux counts involuntary
-/// context switches per thread) rests the poller the same way: another thread needed the CPU —
+/// context switches per thread) rests the poller for the shortest rest: another thread needed the CPU —
 /// on a machine with more busy nodes than cores, the very node whose message the spin awaits
 /// (`gears-ring` with three processes on two cores: hop 115–122 µs with spells that ignore it,
 /// 80–100 µs with the rest). Zero turns the poller off.
@@ -101,10 +101,7 @@ final class BusyPoller: @unchecked Sendable {
         // Preempted while spinning: another thread needed this CPU (more busy processes than
         // cores). Spinning then slows the work it waits for, so the poller rests.
         let switches = Self.involuntarySwitches()
-        if switches != switchesAtStart {
-            restUntil = now &+ rest
-            rest = min(rest * 2, Self.longestRest)
-        }
+        if switches != switchesAtStart { restUntil = now &+ Self.shortestRest }
         endedAt = now
     }
 
