@@ -172,6 +172,7 @@ let package = Package(
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             path: "Examples/Gears",
+            exclude: ["ring.dot"],
             swiftSettings: swiftSettings
         ),
         .executableTarget(
