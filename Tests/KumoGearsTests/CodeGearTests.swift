@@ -66,6 +66,37 @@ struct Mistyped: CodeGear {
     func run(_ cgm: CodeGearManager) async throws {}
 }
 
+/// Arms `Echo`, then waits until it has run: only possible if a gear armed by a running gear
+/// does not wait for that gear to return.
+struct ArmThenWait: CodeGear {
+    @Take("go") var go: Int
+
+    func run(_ cgm: CodeGearManager) async throws {
+        cgm.setup(Echo())
+        try await cgm.local.put("x", go)
+        let echoed: Int = try await cgm.local.take("echoed")
+        try await cgm.local.put("done", echoed)
+    }
+}
+
+/// Takes x and puts it back as echoed.
+struct Echo: CodeGear {
+    @Take("x") var x: Int
+
+    func run(_ cgm: CodeGearManager) async throws {
+        try await cgm.local.put("echoed", x)
+    }
+}
+
+/// Arms a gear that waits on a remote DGM, as its last act.
+struct ArmRelay: CodeGear {
+    @Take("go") var go: Int
+
+    func run(_ cgm: CodeGearManager) async throws {
+        cgm.setup(Relay())
+    }
+}
+
 func eventually(_ what: String, timeout: Duration = .seconds(10), _ condition: () async throws -> Bool) async throws {
     let clock = ContinuousClock()
     let end = clock.now + timeout
@@ -119,6 +150,55 @@ struct CodeGearTests {
         #expect(seen.value.withLock { $0 } == Array(0...100))
         #expect(cgm.waiting.isEmpty && cgm.failures.isEmpty)
         await cgm.close()
+        await cluster.shutdown()
+    }
+
+    @Test("on the event loop, a gear armed by a running gear that then waits still runs at once")
+    func armedByAWaitingGear() async throws {
+        let cluster = try await TestCluster.start(nodes: 1)
+        let cgm = try CodeGearManager(name: "loop", system: cluster.nodes[0], runsGearsOnEventLoop: true)
+        cgm.setup(ArmThenWait())
+        try await cgm.local.put("go", 5)
+        // ArmThenWait waits for what Echo puts; Echo was armed by it and must not wait for it.
+        #expect(try await cgm.local.take("done", as: Int.self) == 5)
+        #expect(cgm.waiting.isEmpty && cgm.failures.isEmpty)
+        await cgm.close()
+        await cluster.shutdown()
+    }
+
+    @Test("on the event loop, a long chain of gears runs in a row, and the node keeps answering meanwhile")
+    func longChainOnTheLoop() async throws {
+        let cluster = try await TestCluster.start(nodes: 2)
+        try await cluster.waitForConvergence()
+        let cgm = try CodeGearManager(name: "loop", system: cluster.nodes[0], runsGearsOnEventLoop: true)
+        let other = try CodeGearManager(name: "other", system: cluster.nodes[1])
+        other.connect("loop", to: "loop", on: cluster.nodes[0].node)
+        let seen = Mutex<[Int]>.Shared([])
+        cgm.setup(CountUp(limit: 20_000, seen: seen))
+        try await cgm.local.put("count", 0)
+        // A remote put to the busy node is served while the chain runs.
+        try await other.dgm("loop").put("ping", 1)
+        try await eventually("it counted to 20000", timeout: .seconds(30)) { seen.value.withLock { $0.count } == 20_001 }
+        #expect(seen.value.withLock { $0 } == Array(0...20_000))
+        #expect(try await cgm.local.take("ping", as: Int.self) == 1)
+        #expect(cgm.waiting.isEmpty && cgm.failures.isEmpty)
+        await cgm.close()
+        await other.close()
+        await cluster.shutdown()
+    }
+
+    @Test("closing a manager ends a gear that waits on a remote DGM in the task of the gear that armed it")
+    func closeEndsQueuedGear() async throws {
+        let cluster = try await TestCluster.start(nodes: 2)
+        try await cluster.waitForConvergence()
+        let a = try CodeGearManager(name: "a", system: cluster.nodes[0], runsGearsOnEventLoop: true)
+        _ = try CodeGearManager(name: "b", system: cluster.nodes[1])
+        a.connect("peer", to: "b", on: cluster.nodes[1].node)
+        a.setup(ArmRelay())
+        try await a.local.put("go", 1)
+        try await eventually("the relay waits on the remote DGM") { a.waiting.map(\.keys) == [["peer/token"]] }
+        await a.close()
+        try await eventually("the relay ended") { a.waiting.isEmpty }
         await cluster.shutdown()
     }
 

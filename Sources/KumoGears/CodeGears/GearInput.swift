@@ -25,9 +25,20 @@ public protocol GearInput: Sendable {
 }
 
 /// Where an input's value waits until its gear runs. Written once, by the Code Gear Manager,
-/// before the gear runs; read by the gear.
+/// before the gear runs; read by the gear. (Inlinable, so that a gear's reads are specialised
+/// for the value's type where the gear is compiled.)
+@usableFromInline
 final class InputSlot<Value: Sendable>: Sendable {
-    let value = Mutex<Value?>(nil)
+    @usableFromInline let value = Mutex<Value?>(nil)
+
+    @inlinable init() {}
+
+    @inlinable func read(key: String) -> Value {
+        guard let value = value.withLock({ $0 }) else {
+            preconditionFailure("the input \(key) of a Code Gear was read before the gear ran; read inputs in run(_:)")
+        }
+        return value
+    }
 }
 
 /// Shared by the four input wrappers.
@@ -43,13 +54,6 @@ extension SlottedInput {
         let value = try gear.value(as: Value.self, key: key)
         slot.value.withLock { $0 = value }
     }
-
-    func read() -> Value {
-        guard let value = slot.value.withLock({ $0 }) else {
-            preconditionFailure("the input \(key) of a Code Gear was read before the gear ran; read inputs in run(_:)")
-        }
-        return value
-    }
 }
 
 /// An input that consumes the oldest gear under `key` in the local DGM:
@@ -59,12 +63,12 @@ public struct Take<Value: Codable & Sendable>: SlottedInput {
     public let key: String
     public var dgm: String? { nil }
     public var mode: GearInputMode { .take }
-    let slot = InputSlot<Value>()
+    @usableFromInline let slot = InputSlot<Value>()
 
-    public init(_ key: String) { self.key = key }
+    @inlinable public init(_ key: String) { self.key = key }
 
     /// The value, once the gear runs.
-    public var wrappedValue: Value { read() }
+    @inlinable public var wrappedValue: Value { slot.read(key: key) }
 }
 
 /// An input that reads the oldest gear under `key` in the local DGM and leaves it:
@@ -74,12 +78,12 @@ public struct Peek<Value: Codable & Sendable>: SlottedInput {
     public let key: String
     public var dgm: String? { nil }
     public var mode: GearInputMode { .peek }
-    let slot = InputSlot<Value>()
+    @usableFromInline let slot = InputSlot<Value>()
 
-    public init(_ key: String) { self.key = key }
+    @inlinable public init(_ key: String) { self.key = key }
 
     /// The value, once the gear runs.
-    public var wrappedValue: Value { read() }
+    @inlinable public var wrappedValue: Value { slot.read(key: key) }
 }
 
 /// An input that consumes the oldest gear under `key` in the DGM the manager knows as `dgm`:
@@ -89,15 +93,15 @@ public struct RemoteTake<Value: Codable & Sendable>: SlottedInput {
     public let key: String
     public let dgm: String?
     public var mode: GearInputMode { .take }
-    let slot = InputSlot<Value>()
+    @usableFromInline let slot = InputSlot<Value>()
 
-    public init(_ dgm: String, _ key: String) {
+    @inlinable public init(_ dgm: String, _ key: String) {
         self.dgm = dgm
         self.key = key
     }
 
     /// The value, once the gear runs.
-    public var wrappedValue: Value { read() }
+    @inlinable public var wrappedValue: Value { slot.read(key: key) }
 }
 
 /// An input that reads the oldest gear under `key` in the DGM the manager knows as `dgm`, and
@@ -107,13 +111,13 @@ public struct RemotePeek<Value: Codable & Sendable>: SlottedInput {
     public let key: String
     public let dgm: String?
     public var mode: GearInputMode { .peek }
-    let slot = InputSlot<Value>()
+    @usableFromInline let slot = InputSlot<Value>()
 
-    public init(_ dgm: String, _ key: String) {
+    @inlinable public init(_ dgm: String, _ key: String) {
         self.dgm = dgm
         self.key = key
     }
 
     /// The value, once the gear runs.
-    public var wrappedValue: Value { read() }
+    @inlinable public var wrappedValue: Value { slot.read(key: key) }
 }

@@ -29,24 +29,49 @@ public actor DataGearManager: DataGears {
         self.store = DataGearStore(capacity: capacity)
     }
 
-    public func putGear(_ gear: DataGear, key: String) throws {
+    // Every operation called on the manager's own event loop (a gear running there, a remote
+    // operation arriving there) runs at once, in place, isolated to the manager: the loop's
+    // thread is the only one that runs the manager's jobs, so no job of it runs meanwhile, and
+    // the two executor switches of an actor call are saved. From elsewhere, it hops to the loop.
+
+    public nonisolated func putGear(_ gear: DataGear, key: String) async throws {
+        if executor.eventLoop.inEventLoop { return try inPlace { try $0.putNow(gear, key: key) } }
+        try await putIsolated(gear, key: key)
+    }
+
+    public nonisolated func updateGear(_ gear: DataGear, key: String) async throws {
+        if executor.eventLoop.inEventLoop { return try inPlace { try $0.updateNow(gear, key: key) } }
+        try await updateIsolated(gear, key: key)
+    }
+
+    /// Runs `body` isolated to the manager, in place: only on the manager's event loop.
+    private nonisolated func inPlace<T: Sendable>(_ body: (isolated DataGearManager) throws -> T) rethrows -> T {
+        try assumeIsolated(body)
+    }
+
+    private func putNow(_ gear: DataGear, key: String) throws {
         try checkOpen()
         wake(try store.put(gear, key: key))
     }
 
-    public func updateGear(_ gear: DataGear, key: String) throws {
+    private func putIsolated(_ gear: DataGear, key: String) throws { try putNow(gear, key: key) }
+
+    private func updateNow(_ gear: DataGear, key: String) throws {
         try checkOpen()
         wake(try store.update(gear, key: key))
     }
 
+    private func updateIsolated(_ gear: DataGear, key: String) throws { try updateNow(gear, key: key) }
+
     /// Consumes the oldest gear under `key` if there is one, without waiting.
     public func tryTakeGear(_ key: String) throws -> DataGear? {
+        try readNow(key, mode: .take)
+    }
+
+    /// The oldest gear under `key` if there is one now (consumed when `mode` is take).
+    private func readNow(_ key: String, mode: DataGearStore.Mode) throws -> DataGear? {
         try checkOpen()
-        nextWaiter += 1
-        let id = nextWaiter
-        if case .gear(let gear) = store.read(key, mode: .take, waiter: id) { return gear }
-        _ = store.cancel(id, key: key)
-        return nil
+        return store.readNow(key, mode: mode)
     }
 
     private func wake(_ wakes: [DataGearStore.Wake]) {
@@ -59,12 +84,14 @@ public actor DataGearManager: DataGears {
         }
     }
 
-    public func takeGear(_ key: String) async throws -> DataGear {
-        try await read(key, mode: .take)
+    public nonisolated func takeGear(_ key: String) async throws -> DataGear {
+        if executor.eventLoop.inEventLoop, let gear = try inPlace({ try $0.readNow(key, mode: .take) }) { return gear }
+        return try await read(key, mode: .take)
     }
 
-    public func peekGear(_ key: String) async throws -> DataGear {
-        try await read(key, mode: .peek)
+    public nonisolated func peekGear(_ key: String) async throws -> DataGear {
+        if executor.eventLoop.inEventLoop, let gear = try inPlace({ try $0.readNow(key, mode: .peek) }) { return gear }
+        return try await read(key, mode: .peek)
     }
 
     /// How many gears `key` holds now.

@@ -44,8 +44,8 @@ struct DataGearStore: Sendable {
     /// before the first taker sees it, and that taker consumes it.
     mutating func put(_ gear: DataGear, key: String) throws(GearError) -> [Wake] {
         var wakes: [Wake] = []
-        while var line = waiters[key], let first = line.popFirst() {
-            waiters[key] = line.isEmpty ? nil : line
+        while let first = waiters[key]?.popFirst() {
+            if waiters[key]?.isEmpty == true { waiters[key] = nil }
             wakes.append(Wake(waiter: first.id, gear: gear))
             if first.mode == .take { return wakes }
         }
@@ -58,9 +58,8 @@ struct DataGearStore: Sendable {
 
     /// Replaces the newest gear under `key` (or puts the first one).
     mutating func update(_ gear: DataGear, key: String) throws(GearError) -> [Wake] {
-        if var queue = queues[key], !queue.isEmpty {
-            queue[queue.count - 1] = gear
-            queues[key] = queue
+        if let count = queues[key]?.count, count > 0 {
+            queues[key]?[count - 1] = gear
             return []
         }
         return try put(gear, key: key)
@@ -68,16 +67,23 @@ struct DataGearStore: Sendable {
 
     /// Reads the oldest gear under `key`, or queues `waiter` until one comes.
     mutating func read(_ key: String, mode: Mode, waiter: UInt64) -> Read {
-        if var queue = queues[key], let oldest = queue.first {
-            if mode == .take {
-                queue.removeFirst()
-                queues[key] = queue.isEmpty ? nil : queue
-            }
-            return .gear(oldest)
-        }
+        if let oldest = readNow(key, mode: mode) { return .gear(oldest) }
         waiters[key, default: []].append(Waiter(id: waiter, mode: mode))
         return .waiting
     }
+
+    /// Reads the oldest gear under `key` if there is one, without queueing a waiter.
+    mutating func readNow(_ key: String, mode: Mode) -> DataGear? {
+        // In place: a copy of the queue taken out of the dictionary would copy its storage.
+        guard mode == .take else { return queues[key]?.first }
+        guard let oldest = queues[key]?.popFirst() else { return nil }
+        if queues.count > Self.emptyQueuesKept, queues[key]?.isEmpty == true { queues[key] = nil }
+        return oldest
+    }
+
+    /// While a DGM holds at most this many keys, an emptied key keeps its queue, so that a key
+    /// taken and put in turn (a loop of gears) does not allocate a queue for every gear.
+    static let emptyQueuesKept = 64
 
     /// Forgets `waiter` (its reader was cancelled); whether it was still waiting.
     mutating func cancel(_ waiter: UInt64, key: String) -> Bool {

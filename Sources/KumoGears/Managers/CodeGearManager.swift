@@ -17,8 +17,11 @@ public final class CodeGearManager: Sendable {
     public let system: ClusterSystem
 
     struct Armed: Sendable {
-        var gear: String
-        var pending: [String]
+        /// The gear's type (its name is spelled out only when asked for).
+        var gear: any CodeGear.Type
+        /// The inputs, in the order they are read, and how many have been read.
+        var inputs: [any GearInput]
+        var read = 0
         var task: Task<Void, Never>?
     }
 
@@ -92,20 +95,54 @@ public final class CodeGearManager: Sendable {
     public func setup(_ gear: some CodeGear) {
         var inputs = gear.inputs
         if inputs.count > 1 { inputs.sort { ($0.dgm ?? "", $0.key) < ($1.dgm ?? "", $1.key) } }
-        let typeName = Self.name(of: gear)
         let id: UInt64? = state.withLock { state in
             guard !state.closed else { return nil }
             state.nextGear += 1
-            state.armed[state.nextGear] = Armed(gear: typeName, pending: inputs.map(Self.label))
+            state.armed[state.nextGear] = Armed(gear: type(of: gear), inputs: inputs)
             return state.nextGear
         }
         guard let id else { return }
-        // On the node's event loop, where the DGM is: a gear whose input was just put is woken
-        // without a thread hop. Its `run` goes to the shared pool unless the manager runs gears
-        // on the loop (``runsGearsOnEventLoop``).
-        let task = Task(executorPreference: system.executor) { await self.run(gear, id: id, inputs: inputs) }
+        let item = GearRunner.Item(gear: gear, id: id, inputs: inputs)
+        // Armed by a gear running on the loop: it runs after that gear, in the same task.
+        if runsGearsOnEventLoop, let runner = GearRunner.current, runner.cgm === self, runner.enqueue(item) { return }
+        start(item)
+    }
+
+    /// Starts a task for an armed gear. On the node's event loop, where the DGM is: a gear whose
+    /// input was just put is woken without a thread hop. Its `run` goes to the shared pool unless
+    /// the manager runs gears on the loop (``runsGearsOnEventLoop``).
+    func start(_ item: GearRunner.Item) {
+        let runner = runsGearsOnEventLoop ? GearRunner(cgm: self) : nil
+        let task = Task(executorPreference: system.executor) {
+            if let runner {
+                await self.runInRow(item, runner: runner)
+            } else {
+                await self.run(item.gear, id: item.id, inputs: item.inputs)
+            }
+        }
+        runner?.task.withLock { $0 = task }
         state.withLock { state in
-            if state.armed[id] != nil { state.armed[id]?.task = task }
+            if state.armed[item.id] != nil { state.armed[item.id]?.task = task }
+        }
+    }
+
+    /// Runs `first` and then the gears it and its successors arm, in this task (``GearRunner``).
+    private func runInRow(_ first: GearRunner.Item, runner: GearRunner) async {
+        await GearRunner.$current.withValue(runner) {
+            var item = first
+            var ran = 0
+            while true {
+                await run(item.gear, id: item.id, inputs: item.inputs, runner: runner)
+                ran += 1
+                if ran % GearRunner.batch == 0 { await Task.yield() }
+                guard let next = runner.next() else { return }
+                item = next
+                // `close()` cancels the task the gear now runs in.
+                let task = runner.task.withLock { $0 }
+                state.withLock { state in
+                    if state.armed[item.id] != nil { state.armed[item.id]?.task = task }
+                }
+            }
         }
     }
 
@@ -114,7 +151,9 @@ public final class CodeGearManager: Sendable {
     /// shows here at once.
     public var waiting: [WaitingGear] {
         state.withLock { state in
-            state.armed.sorted { $0.key < $1.key }.map { WaitingGear(id: $0.key, gear: $0.value.gear, keys: $0.value.pending) }
+            state.armed.sorted { $0.key < $1.key }.map { id, armed in
+                WaitingGear(id: id, gear: Self.name(of: armed.gear), keys: armed.inputs.dropFirst(armed.read).map(Self.label))
+            }
         }
     }
 
@@ -137,22 +176,26 @@ public final class CodeGearManager: Sendable {
         input.dgm.map { "\($0)/\(input.key)" } ?? input.key
     }
 
-    private func run(_ gear: some CodeGear, id: UInt64, inputs: [any GearInput]) async {
-        var taken: [(dgm: any DataGears, key: String, gear: DataGear)] = []
+    private func run(_ gear: some CodeGear, id: UInt64, inputs: [any GearInput], runner: GearRunner? = nil) async {
+        typealias Taken = (dgm: any DataGears, key: String, gear: DataGear)
+        // What the inputs before the current one took, and what the current one took.
+        var taken: [Taken] = []
+        var current: Taken?
         do {
-            for input in inputs {
-                let dgm = try self.dgm(input.dgm ?? "local")
+            for (index, input) in inputs.enumerated() {
+                current = nil
+                let dgm: any DataGears = try input.dgm.map { try self.dgm($0) } ?? local
                 let value = input.mode == .take ? try await dgm.takeGear(input.key) : try await dgm.peekGear(input.key)
-                if input.mode == .take { taken.append((dgm, input.key, value)) }
+                if input.mode == .take { current = (dgm, input.key, value) }
                 try input.fill(with: value)
-                state.withLock { state in
-                    guard var armed = state.armed[id], let index = armed.pending.firstIndex(of: Self.label(input)) else { return }
-                    armed.pending.remove(at: index)
-                    state.armed[id] = armed
-                }
+                // The last input's read is recorded when the gear leaves `armed`, just below.
+                guard index + 1 < inputs.count else { break }
+                if let current { taken.append(current) }
+                state.withLock { $0.armed[id]?.read += 1 }
             }
         } catch {
             // The gear never runs: what it took goes back, so no value is lost.
+            if let current { try? await current.dgm.putGear(current.gear, key: current.key) }
             for item in taken.reversed() { try? await item.dgm.putGear(item.gear, key: item.key) }
             finish(id, gear: gear, error: error)
             return
@@ -160,6 +203,8 @@ public final class CodeGearManager: Sendable {
         state.withLock { _ = $0.armed.removeValue(forKey: id) }
         do {
             if runsGearsOnEventLoop {
+                runner?.running(true)
+                defer { runner?.running(false) }
                 try await gear.run(self)
             } else {
                 try await withTaskExecutorPreference(globalConcurrentExecutor) { try await gear.run(self) }
@@ -171,9 +216,13 @@ public final class CodeGearManager: Sendable {
 
     /// A gear type's short name, worked out once per type.
     private static func name(of gear: some CodeGear) -> String {
-        let id = ObjectIdentifier(type(of: gear))
+        name(of: type(of: gear))
+    }
+
+    private static func name(of gear: any CodeGear.Type) -> String {
+        let id = ObjectIdentifier(gear)
         if let name = gearNames.withLock({ $0[id] }) { return name }
-        let name = String(describing: type(of: gear))
+        let name = String(describing: gear)
         gearNames.withLock { $0[id] = name }
         return name
     }
