@@ -94,6 +94,18 @@ let package = Package(
             ],
             swiftSettings: swiftSettings
         ),
+        // The compiler plugin behind `@Gear`: it lists a Code Gear's inputs.
+        .macro(
+            name: "KumoGearsMacros",
+            dependencies: [
+                .product(name: "SwiftSyntax", package: "swift-syntax"),
+                .product(name: "SwiftSyntaxMacros", package: "swift-syntax"),
+                .product(name: "SwiftSyntaxBuilder", package: "swift-syntax"),
+                .product(name: "SwiftCompilerPlugin", package: "swift-syntax"),
+                .product(name: "SwiftDiagnostics", package: "swift-syntax"),
+            ],
+            swiftSettings: swiftSettings
+        ),
         // Jobs: `@Job` functions run on this node, on another, in the background or fanned out
         // over the cluster. An add-on: it stands on the core's plugin API only.
         .target(
@@ -113,6 +125,7 @@ let package = Package(
             name: "KumoGears",
             dependencies: [
                 "Kumo",
+                "KumoGearsMacros",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
@@ -201,6 +214,16 @@ let package = Package(
             dependencies: [
                 "Kumo", "KumoCRDT", "KumoTestKit",
                 .product(name: "PropertyBased", package: "swift-property-based"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "KumoGearsMacrosTests",
+            dependencies: [
+                "KumoGearsMacros",
+                .product(name: "MacroTesting", package: "swift-macro-testing"),
+                .product(name: "SwiftSyntaxMacroExpansion", package: "swift-syntax"),
+                .product(name: "SwiftSyntaxMacrosTestSupport", package: "swift-syntax"),
             ],
             swiftSettings: swiftSettings
         ),

@@ -1,7 +1,8 @@
 import KumoGears
 
 /// Christie's counting loop.
-struct Count: CodeGear {
+@Gear
+struct Count {
     @Take("count") var count: Int
     let limit: Int
     let finished: Finished
@@ -15,7 +16,8 @@ struct Count: CodeGear {
 }
 
 /// Takes the token and puts it, plus one, to the right.
-struct Pass: CodeGear {
+@Gear
+struct Pass {
     @Take("token") var token: Int
     let end: Int
     let finished: Finished?
@@ -33,7 +35,8 @@ struct Pass: CodeGear {
 }
 
 /// Stage 1 (node1): text to a number, to the right.
-struct Parse: CodeGear {
+@Gear
+struct Parse {
     @Take("text") var text: String
 
     func run(_ cgm: CodeGearManager) async throws {
@@ -43,7 +46,8 @@ struct Parse: CodeGear {
 }
 
 /// Stage 2 (node2): the square, to the right.
-struct Square: CodeGear {
+@Gear
+struct Square {
     @Take("number") var number: Int
 
     func run(_ cgm: CodeGearManager) async throws {
@@ -54,7 +58,8 @@ struct Square: CodeGear {
 }
 
 /// Stage 3 (node0): the running sum, until `count` squares have come.
-struct Sum: CodeGear {
+@Gear
+struct Sum {
     @Take("square") var square: Int
     let count: Int
     let total: Int

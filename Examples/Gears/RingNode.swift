@@ -75,15 +75,14 @@ struct RingToken: Codable, Sendable {
 }
 
 /// Takes the token and passes it on; the starter counts the laps.
-struct RingHop: CodeGear {
+@Gear
+struct RingHop {
     @Take("token") var token: RingToken
     let next: String
     let laps: Int
     let isStarter: Bool
     let stopped: Finished
     let started: ContinuousClock.Instant
-
-    var inputs: [any GearInput] { [_token] }
 
     func run(_ cgm: CodeGearManager) async throws {
         var token = token

@@ -50,6 +50,18 @@ struct Listed: CodeGear {
     }
 }
 
+/// The same as `Add`, its inputs listed by `@Gear`.
+@Gear
+struct MacroAdd {
+    @Take("a") var a: Int
+    @Peek("b") var b: Int
+    let offset: Int
+
+    func run(_ cgm: CodeGearManager) async throws {
+        try await cgm.local.put("sum", a + b + offset)
+    }
+}
+
 /// Takes a token from another manager's DGM and puts it, plus one, in the local one.
 struct Relay: CodeGear {
     @RemoteTake("peer", "token") var token: Int
@@ -135,6 +147,22 @@ struct CodeGearTests {
         try await cgm.local.put("y", 6)
         try await cgm.local.put("x", 7)
         #expect(try await cgm.local.take("product", as: Int.self) == 42)
+        await cgm.close()
+        await cluster.shutdown()
+    }
+
+    @Test("@Gear lists a gear's inputs at compile time; the gear waits for them and runs like any other")
+    func gearMacro() async throws {
+        let cluster = try await TestCluster.start(nodes: 1)
+        let cgm = try CodeGearManager(name: "macro", system: cluster.nodes[0])
+        let gear = MacroAdd(offset: 100)
+        #expect(gear.inputs.map(\.key) == ["a", "b"])
+        #expect(gear.inputs.map(\.mode) == [.take, .peek])
+        cgm.setup(gear)
+        try await cgm.local.put("b", 2)
+        try await eventually("it waits for a, then b") { cgm.waiting.map(\.keys) == [["a", "b"]] }
+        try await cgm.local.put("a", 1)
+        #expect(try await cgm.local.take("sum", as: Int.self) == 103)
         await cgm.close()
         await cluster.shutdown()
     }

@@ -4,12 +4,11 @@ import Synchronization
 
 /// Counts down a chain of gears in one manager: each takes "n" and, below the end, puts n + 1
 /// and arms the next.
-struct BenchStep: CodeGear {
+@Gear
+struct BenchStep {
     @Take("n") var n: Int
     let end: Int
     let done: Signal
-
-    var inputs: [any GearInput] { [_n] }
 
     func run(_ cgm: CodeGearManager) async throws {
         guard n < end else {
@@ -22,12 +21,11 @@ struct BenchStep: CodeGear {
 }
 
 /// Passes a token around the ring: takes it here, puts it to the DGM on the right.
-struct BenchPass: CodeGear {
+@Gear
+struct BenchPass {
     @Take("token") var token: Int
     let end: Int
     let done: Signal?
-
-    var inputs: [any GearInput] { [_token] }
 
     func run(_ cgm: CodeGearManager) async throws {
         guard token < end else {
