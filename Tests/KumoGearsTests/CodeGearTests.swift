@@ -167,6 +167,23 @@ struct CodeGearTests {
         await cluster.shutdown()
     }
 
+    @Test("a gear value armed twice is refused, naming the gear and the input it would share")
+    func armedTwice() async throws {
+        let cluster = try await TestCluster.start(nodes: 1)
+        let cgm = try CodeGearManager(name: "twice", system: cluster.nodes[0])
+        let gear = MacroAdd(offset: 0)
+        cgm.setup(gear)
+        cgm.setup(gear)
+        #expect(cgm.waiting.count == 1)
+        let failure = try #require(cgm.failures.first)
+        #expect(failure.gear == "MacroAdd" && failure.error.contains("armed twice") && failure.error.contains("a"))
+        try await cgm.local.put("a", 1)
+        try await cgm.local.put("b", 2)
+        #expect(try await cgm.local.take("sum", as: Int.self) == 3)
+        await cgm.close()
+        await cluster.shutdown()
+    }
+
     @Test("Christie's counting loop: each gear arms the next until the limit")
     func countingLoop() async throws {
         let cluster = try await TestCluster.start(nodes: 1)

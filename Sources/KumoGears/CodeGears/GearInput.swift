@@ -22,6 +22,13 @@ public protocol GearInput: Sendable {
     var typeName: String { get }
     /// Decodes `gear` into the input.
     func fill(with gear: DataGear) throws(GearError)
+    /// Reserves the input for one armed gear: `false` when a gear holding this very input was
+    /// armed before (its value would be shared). Default: always `true`.
+    func claim() -> Bool
+}
+
+extension GearInput {
+    public func claim() -> Bool { true }
 }
 
 /// Where an input's value waits until its gear runs. Written once, by the Code Gear Manager,
@@ -30,6 +37,8 @@ public protocol GearInput: Sendable {
 @usableFromInline
 final class InputSlot<Value: Sendable>: Sendable {
     @usableFromInline let value = Mutex<Value?>(nil)
+    /// Whether a gear holding this slot was armed.
+    let claimed = Atomic<Bool>(false)
 
     @inlinable init() {}
 
@@ -49,6 +58,10 @@ protocol SlottedInput: GearInput {
 
 extension SlottedInput {
     public var typeName: String { DataGear.typeName(Value.self) }
+
+    public func claim() -> Bool {
+        !slot.claimed.exchange(true, ordering: .relaxed)
+    }
 
     public func fill(with gear: DataGear) throws(GearError) {
         let value = try gear.value(as: Value.self, key: key)

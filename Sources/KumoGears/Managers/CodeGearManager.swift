@@ -92,8 +92,18 @@ public final class CodeGearManager: Sendable {
 
     /// Arms `gear`: it runs once, when all its inputs are present. Inputs are read in the order
     /// of their DGM and key, so two gears that take the same keys never hold one each.
+    ///
+    /// A gear value is armed once: its inputs hold the values it is given. Arming the same value
+    /// again is refused (a failure in ``failures``); arm a new one (`cgm.setup(CountUp())`).
     public func setup(_ gear: some CodeGear) {
         var inputs = gear.inputs
+        for input in inputs where !input.claim() {
+            let name = Self.name(of: gear)
+            let message = "a \(name) was armed twice; its input \(Self.label(input)) would be shared: arm a new gear each time"
+            state.withLock { $0.failures.append(GearFailure(gear: name, error: message)) }
+            logger.warning("code gear armed twice", metadata: ["kumo.gear": "\(name)"])
+            return
+        }
         if inputs.count > 1 { inputs.sort { ($0.dgm ?? "", $0.key) < ($1.dgm ?? "", $1.key) } }
         let id: UInt64? = state.withLock { state in
             guard !state.closed else { return nil }
