@@ -24,6 +24,7 @@ let package = Package(
         .executable(name: "kumo-bench", targets: ["KumoBench"]),
         .executable(name: "kumo-pythagorean", targets: ["kumo-pythagorean"]),
         .executable(name: "kumo-gears", targets: ["kumo-gears"]),
+        .executable(name: "kumo-chat", targets: ["kumo-chat"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.2"),
@@ -186,6 +187,28 @@ let package = Package(
             ],
             path: "Examples/Gears",
             exclude: ["ring.dot"],
+            swiftSettings: swiftSettings
+        ),
+        // The peer-to-peer chat server of Cloud Haskell's chapter 14, on Kumo's public API: the
+        // server as a library the tests drive, and the `kumo-chat` program.
+        .target(
+            name: "KumoChatServer",
+            dependencies: [
+                "Kumo",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            path: "Apps/Chat/Server",
+            swiftSettings: swiftSettings
+        ),
+        .executableTarget(
+            name: "kumo-chat",
+            dependencies: [
+                "Kumo", "KumoChatServer", "KumoNode",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ],
+            path: "Apps/Chat/Main",
             swiftSettings: swiftSettings
         ),
         .executableTarget(

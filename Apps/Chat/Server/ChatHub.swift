@@ -1,0 +1,294 @@
+import Kumo
+import Logging
+import NIOCore
+
+/// One chat server's state and logic: its clients' sessions, the directory of every client in
+/// the cluster, and, on the server that is the names' authority, the claims.
+///
+/// There is no master: every server accepts clients and shows every message. Names are unique
+/// cluster-wide because one server, the oldest up member that runs the chat, decides every
+/// claim; when it dies the next oldest decides, checking the directory every server keeps.
+/// Events from one server reach each other server in the order it sent them.
+actor ChatHub {
+    /// A client's connection, to write lines to and close.
+    struct Link: Sendable {
+        var id: UInt64
+        var channel: any Channel
+    }
+
+    private struct Client {
+        var session = ChatSession()
+        var link: Link
+        /// The name it holds here, once granted.
+        var name: String?
+    }
+
+    private let system: ClusterSystem
+    private let logger: Logger
+    private let lineLimit: Int
+    private var clients: [UInt64: Client] = [:]
+    /// Chatting clients of this server, by name.
+    private var local: [String: UInt64] = [:]
+    /// Names being claimed by this server's clients now.
+    private var pending: Set<String> = []
+    /// Every client in the cluster, and the node of its server.
+    private var directory: [String: NodeID] = [:]
+    /// As the names' authority: the names granted, and to which server.
+    private var claims: [String: NodeID] = [:]
+    /// The other chat servers, each with its outbox (events in order).
+    private var peers: [NodeID: AsyncStream<ChatEvent>.Continuation] = [:]
+    private var watchers: [Task<Void, Never>] = []
+
+    init(system: ClusterSystem, lineLimit: Int) {
+        self.system = system
+        self.lineLimit = lineLimit
+        var logger = system.logger
+        logger[metadataKey: "kumo.app"] = "chat"
+        self.logger = logger
+    }
+
+    private var me: NodeID { system.node }
+
+    /// Follows the other chat servers (the registry's `kumo-chat` listing) and the membership
+    /// (a server that leaves or dies takes its clients with it).
+    func start() {
+        watchers.append(Task { [system] in
+            for await ids in await system.listing(ChatPeer.actorName) {
+                self.peersChanged(Set(ids.map(\.node)))
+            }
+        })
+        watchers.append(Task { [system] in
+            for await event in await system.membershipEvents() {
+                guard case .statusChanged(let member, _) = event, member.status >= .leaving else { continue }
+                self.serverGone(member.node)
+            }
+        })
+    }
+
+    func stop() {
+        for watcher in watchers { watcher.cancel() }
+        for outbox in peers.values { outbox.finish() }
+        peers = [:]
+        for client in clients.values { client.link.channel.close(promise: nil) }
+    }
+
+    // MARK: Clients
+
+    func connected(_ link: Link) {
+        let client = Client(link: link)
+        clients[link.id] = client
+        write(client.session.started(), to: link.id)
+    }
+
+    func received(_ line: ClientLine, from id: UInt64) async {
+        guard clients[id] != nil else { return }
+        switch line {
+        case .text(let text):
+            guard let actions = clients[id]?.session.received(text) else { return }
+            await perform(actions, for: id)
+        case .tooLong:
+            send(ChatText.lineTooLong(lineLimit), to: id)
+        case .invalidUTF8:
+            send(ChatText.invalidUTF8, to: id)
+        }
+    }
+
+    func closed(_ id: UInt64) {
+        guard let client = clients.removeValue(forKey: id) else { return }
+        guard let name = client.name, local[name] == id else { return }
+        local.removeValue(forKey: name)
+        broadcast(.disconnected(name, server: me))
+        Task { await self.releaseAtAuthority(name) }
+    }
+
+    private func perform(_ actions: [ChatSession.Action], for id: UInt64) async {
+        for action in actions {
+            guard let client = clients[id] else { return }
+            switch action {
+            case .send(let line):
+                send(line, to: id)
+            case .claim(let name):
+                let granted = await claim(name)
+                guard clients[id] != nil else {
+                    // Gone while its name was claimed: the name goes back.
+                    if granted == true { Task { await self.releaseAtAuthority(name) } }
+                    return
+                }
+                if granted == true {
+                    local[name] = id
+                    clients[id]?.name = name
+                    broadcast(.connected(name, server: me))
+                }
+                guard let next = clients[id]?.session.claimed(granted) else { return }
+                await perform(next, for: id)
+            case .say(let text):
+                guard let name = client.session.name else { continue }
+                broadcast(.message(from: name, text: text))
+            case .tell(let target, let text):
+                guard let name = client.session.name else { continue }
+                if await !tell(target, from: name, text: text) { send(ChatText.notConnected(target), to: id) }
+            case .kick(let target):
+                guard let name = client.session.name else { continue }
+                if await kick(target, by: name) {
+                    send(ChatText.youKicked(target), to: id)
+                } else {
+                    send(ChatText.notConnected(target), to: id)
+                }
+            case .quit:
+                clients[id]?.session.close()
+                client.link.channel.close(promise: nil)
+            }
+        }
+    }
+
+    private func write(_ actions: [ChatSession.Action], to id: UInt64) {
+        for case .send(let line) in actions { send(line, to: id) }
+    }
+
+    private func send(_ line: String, to id: UInt64) {
+        guard let channel = clients[id]?.link.channel else { return }
+        channel.writeAndFlush(ByteBuffer(string: line + "\n"), promise: nil)
+    }
+
+    /// Every chatting client of this server.
+    private func show(_ line: String) {
+        for id in local.values { send(line, to: id) }
+    }
+
+    // MARK: Names
+
+    /// Claims `name` for a client of this server: `nil` when no authority could be asked.
+    private func claim(_ name: String) async -> Bool? {
+        guard directory[name] == nil, local[name] == nil, !pending.contains(name) else { return false }
+        pending.insert(name)
+        defer { pending.remove(name) }
+        for attempt in 0..<3 {
+            guard let authority = await authority() else { return nil }
+            if authority == me { return grant(name, to: me) }
+            do {
+                let peer = try ChatPeer.resolve(id: .named(ChatPeer.actorName, on: authority), using: system)
+                return try await system.withCallTimeout(.seconds(2)) { try await peer.claim(name, for: me) }
+            } catch {
+                logger.debug("the names' authority did not answer", metadata: ["kumo.node": "\(authority)", "attempt": "\(attempt)"])
+                try? await Task.sleep(for: .milliseconds(200))
+            }
+        }
+        return nil
+    }
+
+    private func releaseAtAuthority(_ name: String) async {
+        guard let authority = await authority() else { return }
+        if authority == me { return free(name, from: me) }
+        let peer = try? ChatPeer.resolve(id: .named(ChatPeer.actorName, on: authority), using: system)
+        try? await system.withCallTimeout(.seconds(2)) { try await peer?.release(name, from: me) }
+    }
+
+    /// The server that decides claims: the oldest up member that runs the chat.
+    private func authority() async -> NodeID? {
+        let chat = Set(peers.keys).union([me])
+        return await system.members()
+            .filter { $0.status == .up && chat.contains($0.node) }
+            .min { ($0.upNumber, $0.node.description) < ($1.upNumber, $1.node.description) }?
+            .node
+    }
+
+    /// As the authority: grants `name` to `server` unless another server holds it.
+    func grant(_ name: String, to server: NodeID) -> Bool {
+        if let owner = claims[name] ?? directory[name], owner != server { return false }
+        if server != me, local[name] != nil || pending.contains(name) { return false }
+        claims[name] = server
+        return true
+    }
+
+    func free(_ name: String, from server: NodeID) {
+        if claims[name] == server { claims.removeValue(forKey: name) }
+    }
+
+    // MARK: Events
+
+    private func broadcast(_ event: ChatEvent) {
+        apply(event)
+        for outbox in peers.values { outbox.yield(event) }
+    }
+
+    func apply(_ event: ChatEvent) {
+        switch event {
+        case .connected(let name, let server):
+            directory[name] = server
+            show(ChatText.connected(name))
+        case .disconnected(let name, let server):
+            guard directory[name] == server else { return }
+            directory.removeValue(forKey: name)
+            if claims[name] == server { claims.removeValue(forKey: name) }
+            show(ChatText.disconnected(name))
+        case .message(let name, let text):
+            show(ChatText.broadcast(from: name, text))
+        }
+    }
+
+    func learn(_ names: [String], on server: NodeID) {
+        for name in names where directory[name] == nil {
+            directory[name] = server
+            if claims[name] == nil { claims[name] = server }
+        }
+    }
+
+    /// A server left or died: its clients are gone, for everyone here to see.
+    private func serverGone(_ node: NodeID) {
+        peers.removeValue(forKey: node)?.finish()
+        for (name, owner) in claims where owner == node { claims.removeValue(forKey: name) }
+        for (name, server) in directory.sorted(by: { $0.key < $1.key }) where server == node {
+            directory.removeValue(forKey: name)
+            show(ChatText.disconnected(name))
+        }
+    }
+
+    private func peersChanged(_ nodes: Set<NodeID>) {
+        for node in nodes where node != me && peers[node] == nil {
+            let (events, outbox) = AsyncStream<ChatEvent>.makeStream()
+            peers[node] = outbox
+            let names = Array(local.keys)
+            let system = system
+            let me = me
+            // One task per peer: events reach it in the order they were sent.
+            Task {
+                guard let peer = try? ChatPeer.resolve(id: .named(ChatPeer.actorName, on: node), using: system) else { return }
+                try? await peer.introduce(names, server: me)
+                for await event in events { try? await peer.deliver(event) }
+            }
+        }
+    }
+
+    // MARK: Tell and kick
+
+    private func tell(_ target: String, from sender: String, text: String) async -> Bool {
+        if tellLocal(target, from: sender, text: text) { return true }
+        guard let node = directory[target], node != me,
+            let peer = try? ChatPeer.resolve(id: .named(ChatPeer.actorName, on: node), using: system)
+        else { return false }
+        return (try? await system.withCallTimeout(.seconds(2)) { try await peer.tell(target, from: sender, text: text) }) ?? false
+    }
+
+    func tellLocal(_ target: String, from sender: String, text: String) -> Bool {
+        guard let id = local[target] else { return false }
+        send(ChatText.tell(from: sender, text), to: id)
+        return true
+    }
+
+    private func kick(_ target: String, by kicker: String) async -> Bool {
+        if kickLocal(target, by: kicker) { return true }
+        guard let node = directory[target], node != me,
+            let peer = try? ChatPeer.resolve(id: .named(ChatPeer.actorName, on: node), using: system)
+        else { return false }
+        return (try? await system.withCallTimeout(.seconds(2)) { try await peer.kick(target, by: kicker) }) ?? false
+    }
+
+    func kickLocal(_ target: String, by kicker: String) -> Bool {
+        guard let id = local[target], let channel = clients[id]?.link.channel else { return false }
+        clients[id]?.session.close()
+        channel.writeAndFlush(ByteBuffer(string: ChatText.kicked(by: kicker) + "\n")).whenComplete { _ in
+            channel.close(promise: nil)
+        }
+        return true
+    }
+}
