@@ -228,6 +228,15 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
         .testTarget(
+            name: "KumoChatTests",
+            dependencies: [
+                "Kumo", "KumoChatServer", "KumoTestKit",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
             name: "KumoGearsTests",
             dependencies: ["Kumo", "KumoGears", "KumoTestKit"],
             swiftSettings: swiftSettings

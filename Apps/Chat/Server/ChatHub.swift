@@ -49,6 +49,9 @@ actor ChatHub {
 
     private var me: NodeID { system.node }
 
+    /// The chat servers known, this one included.
+    var serverCount: Int { peers.count + 1 }
+
     /// Follows the other chat servers (the registry's `kumo-chat` listing) and the membership
     /// (a server that leaves or dies takes its clients with it).
     func start() {
@@ -214,6 +217,8 @@ actor ChatHub {
     func apply(_ event: ChatEvent) {
         switch event {
         case .connected(let name, let server):
+            // A server whose clients connect is a chat server, whatever the registry says yet.
+            addPeer(server)
             directory[name] = server
             show(ChatText.connected(name))
         case .disconnected(let name, let server):
@@ -226,15 +231,22 @@ actor ChatHub {
         }
     }
 
+    /// Another server's clients, told when the two servers meet: to this server's clients they
+    /// have just connected (a server that started late, or a partition that healed).
     func learn(_ names: [String], on server: NodeID) {
-        for name in names where directory[name] == nil {
+        // It is a chat server, whatever the registry says yet: what is said here from now on
+        // reaches it.
+        addPeer(server)
+        for name in names.sorted() where directory[name] == nil {
             directory[name] = server
             if claims[name] == nil { claims[name] = server }
+            show(ChatText.connected(name))
         }
     }
 
     /// A server left or died: its clients are gone, for everyone here to see.
     private func serverGone(_ node: NodeID) {
+        gone.insert(node)
         peers.removeValue(forKey: node)?.finish()
         for (name, owner) in claims where owner == node { claims.removeValue(forKey: name) }
         for (name, server) in directory.sorted(by: { $0.key < $1.key }) where server == node {
@@ -244,20 +256,27 @@ actor ChatHub {
     }
 
     private func peersChanged(_ nodes: Set<NodeID>) {
-        for node in nodes where node != me && peers[node] == nil {
-            let (events, outbox) = AsyncStream<ChatEvent>.makeStream()
-            peers[node] = outbox
-            let names = Array(local.keys)
-            let system = system
-            let me = me
-            // One task per peer: events reach it in the order they were sent.
-            Task {
-                guard let peer = try? ChatPeer.resolve(id: .named(ChatPeer.actorName, on: node), using: system) else { return }
-                try? await peer.introduce(names, server: me)
-                for await event in events { try? await peer.deliver(event) }
-            }
+        for node in nodes { addPeer(node) }
+    }
+
+    /// Starts the outbox to the chat server on `node`, introducing this server's clients first.
+    private func addPeer(_ node: NodeID) {
+        guard node != me, peers[node] == nil, !gone.contains(node) else { return }
+        let (events, outbox) = AsyncStream<ChatEvent>.makeStream()
+        peers[node] = outbox
+        let names = Array(local.keys)
+        let system = system
+        let me = me
+        // One task per peer: events reach it in the order they were sent.
+        Task {
+            guard let peer = try? ChatPeer.resolve(id: .named(ChatPeer.actorName, on: node), using: system) else { return }
+            try? await peer.introduce(names, server: me)
+            for await event in events { try? await peer.deliver(event) }
         }
     }
+
+    /// Servers that left or died: a late word from them does not bring them back.
+    private var gone: Set<NodeID> = []
 
     // MARK: Tell and kick
 

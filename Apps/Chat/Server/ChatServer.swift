@@ -49,6 +49,11 @@ public final class ChatServer: Sendable {
         self.peer = peer
     }
 
+    /// How many chat servers this one knows, itself included.
+    public func servers() async -> Int {
+        await hub.serverCount
+    }
+
     /// The server's distributed actor, for the program to keep alive while the node runs.
     public var actor: any DistributedActor { peer }
 

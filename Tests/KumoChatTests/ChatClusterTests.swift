@@ -1,0 +1,143 @@
+import Kumo
+import KumoChatServer
+import KumoTestKit
+import Testing
+
+/// Three chat servers on three nodes in this process, clients over real sockets.
+@Suite("Chat across servers", .timeLimit(.minutes(1)))
+struct ChatClusterTests {
+    func start(_ count: Int) async throws -> (TestCluster, [ChatServer]) {
+        let cluster = try await TestCluster.start(nodes: count, downAfter: .seconds(1))
+        try await cluster.waitForConvergence()
+        var servers: [ChatServer] = []
+        for node in cluster.nodes { servers.append(try await ChatServer.start(on: node, host: "127.0.0.1", port: 0)) }
+        // Every server knows every other before clients come.
+        let clock = ContinuousClock()
+        let end = clock.now + .seconds(15)
+        for server in servers {
+            while await server.servers() < count, clock.now < end { try await Task.sleep(for: .milliseconds(20)) }
+            #expect(await server.servers() == count)
+        }
+        return (cluster, servers)
+    }
+
+    /// Connects and joins as `name`, once every server knows every other (a join seen everywhere).
+    func join(_ name: String, at server: ChatServer) async throws -> LineClient {
+        let client = try await LineClient.connect(port: server.port)
+        await client.expect("What is your name?")
+        try await client.send(name)
+        await client.expect("*** \(name) has connected")
+        return client
+    }
+
+    @Test("every protocol line, across three servers")
+    func protocolLines() async throws {
+        let (cluster, servers) = try await start(3)
+        let alice = try await join("alice", at: servers[0])
+        let bob = try await join("bob", at: servers[1])
+        await alice.expect("*** bob has connected")
+        let carol = try await join("carol", at: servers[2])
+        await alice.expect("*** carol has connected")
+        await bob.expect("*** carol has connected")
+
+        // An empty name and a taken one ask again.
+        let dave = try await LineClient.connect(port: servers[2].port)
+        await dave.expect("What is your name?")
+        try await dave.send("")
+        await dave.expect("What is your name?")
+        try await dave.send("alice")
+        await dave.expect("The name alice is in use, please choose another")
+        await dave.expect("What is your name?")
+        try await dave.send("dave")
+        await dave.expect("*** dave has connected")
+
+        try await alice.send("hello everyone")
+        for client in [alice, bob, carol, dave] { await client.expect("<alice>: hello everyone") }
+
+        try await bob.send("/tell carol meet me at five")
+        await carol.expect("*bob*: meet me at five")
+        #expect(await !alice.receives("*bob*: meet me at five", within: .milliseconds(200)))
+        try await bob.send("/tell zed hi")
+        await bob.expect("zed is not connected.")
+
+        try await carol.send("/frobnicate now")
+        await carol.expect("Unrecognised command: /frobnicate now")
+
+        try await alice.send("/kick dave")
+        await alice.expect("*** you kicked dave")
+        await dave.expect("You have been kicked: by alice")
+        await dave.expectClosed()
+        for client in [alice, bob, carol] { await client.expect("*** dave has disconnected") }
+
+        try await bob.send("/quit")
+        await bob.expectClosed()
+        for client in [alice, carol] { await client.expect("*** bob has disconnected") }
+
+        // The name is free again.
+        let bob2 = try await join("bob", at: servers[0])
+        await carol.expect("*** bob has connected")
+
+        for client in [alice, carol, bob2] { await client.close() }
+        for server in servers { await server.close() }
+        await cluster.shutdown()
+    }
+
+    @Test("two clients racing for one name on two servers: exactly one gets it")
+    func nameRace() async throws {
+        let (cluster, servers) = try await start(3)
+        for round in 0..<5 {
+            let name = "racer\(round)"
+            let first = try await LineClient.connect(port: servers[1].port)
+            let second = try await LineClient.connect(port: servers[2].port)
+            await first.expect("What is your name?")
+            await second.expect("What is your name?")
+            async let a: Void = first.send(name)
+            async let b: Void = second.send(name)
+            _ = try await (a, b)
+            let firstWon = await first.receives("*** \(name) has connected", within: .seconds(3))
+            let secondWon = await second.receives("*** \(name) has connected", within: .milliseconds(500))
+            #expect(firstWon != secondWon, "round \(round): exactly one of the two gets \(name)")
+            let loser = firstWon ? second : first
+            await loser.expect("The name \(name) is in use, please choose another")
+            await first.close()
+            await second.close()
+        }
+        for server in servers { await server.close() }
+        await cluster.shutdown()
+    }
+
+    @Test("lines that are too long or not UTF-8 get an error line; the client goes on")
+    func badLines() async throws {
+        let (cluster, servers) = try await start(1)
+        let erin = try await join("erin", at: servers[0])
+        try await erin.sendBytes(Array(repeating: UInt8(ascii: "x"), count: 10_000) + [0x0A])
+        await erin.expect("*** error: a line is at most 4096 bytes; that one was dropped")
+        try await erin.sendBytes([0xC3, 0x28, 0x0A])
+        await erin.expect("*** error: a line must be UTF-8 text; that one was dropped")
+        try await erin.send("still here")
+        await erin.expect("<erin>: still here")
+        await erin.close()
+        for server in servers { await server.close() }
+        await cluster.shutdown()
+    }
+
+    @Test("a server that dies takes its clients with it, for every other server's clients")
+    func serverDies() async throws {
+        let (cluster, servers) = try await start(3)
+        let alice = try await join("alice", at: servers[0])
+        let bob = try await join("bob", at: servers[1])
+        let carol = try await join("carol", at: servers[2])
+        await alice.expect("*** carol has connected")
+        await bob.expect("*** carol has connected")
+        await cluster.kill(1)
+        await alice.expect("*** bob has disconnected", timeout: .seconds(15))
+        await carol.expect("*** bob has disconnected", timeout: .seconds(15))
+        // The name is free, and the others go on talking.
+        let bob2 = try await join("bob", at: servers[2])
+        try await alice.send("welcome back")
+        await bob2.expect("<alice>: welcome back")
+        for client in [alice, bob, carol, bob2] { await client.close() }
+        for server in [servers[0], servers[2]] { await server.close() }
+        await cluster.shutdown()
+    }
+}
