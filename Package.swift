@@ -25,6 +25,7 @@ let package = Package(
         .executable(name: "kumo-pythagorean", targets: ["kumo-pythagorean"]),
         .executable(name: "kumo-gears", targets: ["kumo-gears"]),
         .executable(name: "kumo-chat", targets: ["kumo-chat"]),
+        .executable(name: "kumo-kv", targets: ["kumo-kv"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.2"),
@@ -209,6 +210,30 @@ let package = Package(
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             path: "Apps/Chat/Main",
+            swiftSettings: swiftSettings
+        ),
+        // The key-value store of Cloud Haskell's chapter 14, grown into a sharded, replicated
+        // Redis-protocol store on Kumo's public API: the store as a library the tests drive,
+        // and the `kumo-kv` program.
+        .target(
+            name: "KumoKV",
+            dependencies: [
+                "Kumo", "KumoCore",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "DequeModule", package: "swift-collections"),
+            ],
+            path: "Apps/KV/Store",
+            swiftSettings: swiftSettings
+        ),
+        .executableTarget(
+            name: "kumo-kv",
+            dependencies: [
+                "Kumo", "KumoKV", "KumoNode",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ],
+            path: "Apps/KV/Main",
             swiftSettings: swiftSettings
         ),
         .executableTarget(

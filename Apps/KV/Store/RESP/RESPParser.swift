@@ -1,0 +1,109 @@
+import NIOCore
+
+/// Why a request is not RESP: the connection that sent it is closed after an error reply.
+public struct RESPError: Error, Sendable, Equatable, CustomStringConvertible {
+    public var message: String
+    public var description: String { message }
+}
+
+/// Reads requests: RESP arrays of bulk strings (what redis-cli and redis-benchmark send) and
+/// inline commands (`PING\r\n`, what a person types at telnet). Incremental: a request split
+/// across reads is read once it is complete; nothing is consumed until then.
+///
+/// Bounded: a bulk string is at most ``maximumBulk`` bytes, an array at most ``maximumCount``
+/// elements and ``maximumDepth`` deep, an inline line at most ``maximumInline`` bytes; anything
+/// beyond, or anything malformed, is a ``RESPError`` — never a crash or unbounded memory.
+public struct RESPParser: Sendable {
+    public static let maximumBulk = 512 << 20
+    public static let maximumCount = 1 << 20
+    public static let maximumDepth = 8
+    public static let maximumInline = 64 << 10
+
+    public init() {}
+
+    /// The next complete request in `buffer`, consuming it; `nil` when more bytes are needed.
+    public func next(_ buffer: inout ByteBuffer) throws(RESPError) -> RESPValue? {
+        var reader = buffer
+        guard let first = reader.getInteger(at: reader.readerIndex, as: UInt8.self) else { return nil }
+        let value: RESPValue?
+        if first == UInt8(ascii: "*") {
+            value = try parse(&reader, depth: 0)
+        } else {
+            value = try inline(&reader)
+        }
+        guard let value else { return nil }
+        buffer = reader
+        return value
+    }
+
+    private func parse(_ buffer: inout ByteBuffer, depth: Int) throws(RESPError) -> RESPValue? {
+        guard depth < Self.maximumDepth else { throw RESPError(message: "Protocol error: nested too deep") }
+        guard let type = buffer.readInteger(as: UInt8.self) else { return nil }
+        switch type {
+        case UInt8(ascii: "*"):
+            guard let count = try integerLine(&buffer) else { return nil }
+            if count == -1 { return .array(nil) }
+            guard count >= 0, count <= Self.maximumCount else { throw RESPError(message: "Protocol error: invalid multibulk length") }
+            var values: [RESPValue] = []
+            values.reserveCapacity(Int(min(count, 1024)))
+            for _ in 0..<count {
+                guard let value = try parse(&buffer, depth: depth + 1) else { return nil }
+                values.append(value)
+            }
+            return .array(values)
+        case UInt8(ascii: "$"):
+            guard let length = try integerLine(&buffer) else { return nil }
+            if length == -1 { return .bulk(nil) }
+            guard length >= 0, length <= Self.maximumBulk else { throw RESPError(message: "Protocol error: invalid bulk length") }
+            guard buffer.readableBytes >= Int(length) + 2 else { return nil }
+            guard let bytes = buffer.readBytes(length: Int(length)) else { return nil }
+            guard buffer.readInteger(as: UInt8.self) == UInt8(ascii: "\r"), buffer.readInteger(as: UInt8.self) == UInt8(ascii: "\n") else {
+                throw RESPError(message: "Protocol error: a bulk string does not end with CRLF")
+            }
+            return .bulk(bytes)
+        case UInt8(ascii: ":"):
+            guard let value = try integerLine(&buffer) else { return nil }
+            return .integer(value)
+        case UInt8(ascii: "+"), UInt8(ascii: "-"):
+            guard let line = try line(&buffer, limit: Self.maximumInline) else { return nil }
+            let text = String(decoding: line, as: UTF8.self)
+            return type == UInt8(ascii: "+") ? .simple(text) : .error(text)
+        default:
+            throw RESPError(message: "Protocol error: expected '$', got '\(Self.printable(type))'")
+        }
+    }
+
+    /// An inline command: words separated by spaces, on one line.
+    private func inline(_ buffer: inout ByteBuffer) throws(RESPError) -> RESPValue? {
+        guard let line = try line(&buffer, limit: Self.maximumInline) else { return nil }
+        let words = line.split(whereSeparator: { $0 == UInt8(ascii: " ") || $0 == UInt8(ascii: "\t") })
+        return .array(words.map { .bulk(Array($0)) })
+    }
+
+    /// A line up to CRLF (or LF), without it; `nil` until it is complete.
+    private func line(_ buffer: inout ByteBuffer, limit: Int) throws(RESPError) -> [UInt8]? {
+        guard let newline = buffer.readableBytesView.firstIndex(of: UInt8(ascii: "\n")) else {
+            if buffer.readableBytes > limit { throw RESPError(message: "Protocol error: too big inline request") }
+            return nil
+        }
+        let length = newline - buffer.readerIndex
+        guard length <= limit, var bytes = buffer.readBytes(length: length + 1) else {
+            throw RESPError(message: "Protocol error: too big inline request")
+        }
+        bytes.removeLast()
+        if bytes.last == UInt8(ascii: "\r") { bytes.removeLast() }
+        return bytes
+    }
+
+    private func integerLine(_ buffer: inout ByteBuffer) throws(RESPError) -> Int64? {
+        guard let line = try line(&buffer, limit: 32) else { return nil }
+        guard let value = Int64(String(decoding: line, as: UTF8.self)) else {
+            throw RESPError(message: "Protocol error: invalid number")
+        }
+        return value
+    }
+
+    private static func printable(_ byte: UInt8) -> String {
+        (32..<127).contains(byte) ? String(UnicodeScalar(byte)) : "\\x" + String(byte, radix: 16)
+    }
+}

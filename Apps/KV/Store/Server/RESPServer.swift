@@ -1,0 +1,176 @@
+import DequeModule
+import Kumo
+import NIOCore
+import NIOPosix
+
+/// The Redis-protocol port of a `kumo-kv` node: any client (redis-cli, redis-benchmark, a
+/// library) connects to any node and may pipeline requests; replies come back in order.
+public final class RESPServer: Sendable {
+    public let host: String
+    /// The port bound (the one chosen, when asked for port 0).
+    public let port: Int
+    private let listener: any Channel
+
+    /// Listens on `host`:`port` for clients of `node`.
+    public static func start(node: KVNode, host: String, port: Int) async throws -> RESPServer {
+        let listener = try await ServerBootstrap(group: MultiThreadedEventLoopGroup.singleton)
+            .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
+            .childChannelOption(.socketOption(.tcp_nodelay), value: 1)
+            .childChannelInitializer { channel in
+                channel.eventLoop.makeCompletedFuture {
+                    try channel.pipeline.syncOperations.addHandler(RESPConnection(node: node))
+                }
+            }
+            .bind(host: host, port: port)
+            .get()
+        return RESPServer(host: host, port: listener.localAddress?.port ?? port, listener: listener)
+    }
+
+    private init(host: String, port: Int, listener: any Channel) {
+        self.host = host
+        self.port = port
+        self.listener = listener
+    }
+
+    public func close() async {
+        try? await listener.close()
+    }
+}
+
+/// One client: its requests are parsed as they come and run concurrently (a pipeline of GETs
+/// held here is answered at once, without a task each); the replies are written in request
+/// order. A malformed request gets `-ERR Protocol error …` and ends this connection only.
+final class RESPConnection: ChannelInboundHandler {
+    typealias InboundIn = ByteBuffer
+    typealias OutboundOut = ByteBuffer
+
+    private let node: KVNode
+    private let parser = RESPParser()
+    private var input = ByteBuffer()
+    /// Replies by request number from `first`: `nil` while the request runs.
+    private var replies: Deque<ByteBuffer?> = []
+    private var first = 0
+    private var output = ByteBuffer()
+    private var closing = false
+    private var paused = false
+    private var context: ChannelHandlerContext?
+
+    /// Requests in flight past which the connection stops reading until replies catch up.
+    static let maximumInFlight = 4096
+
+    init(node: KVNode) {
+        self.node = node
+    }
+
+    func handlerAdded(context: ChannelHandlerContext) {
+        self.context = context
+    }
+
+    func handlerRemoved(context: ChannelHandlerContext) {
+        self.context = nil
+    }
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        var bytes = unwrapInboundIn(data)
+        if input.readableBytes == 0 {
+            input = bytes
+        } else {
+            input.writeBuffer(&bytes)
+        }
+        while !closing {
+            let request: RESPValue?
+            do {
+                request = try parser.next(&input)
+            } catch {
+                closing = true
+                reply(number: enqueue(), .error("ERR \(error.message)"))
+                break
+            }
+            guard let request else { break }
+            handle(request)
+        }
+        if input.readableBytes == 0 { input.clear() } else { input.discardReadBytes() }
+        if replies.count >= Self.maximumInFlight, !paused {
+            paused = true
+            context.channel.setOption(ChannelOptions.autoRead, value: false).whenFailure { _ in }
+        }
+    }
+
+    func channelReadComplete(context: ChannelHandlerContext) {
+        writeOutput()
+    }
+
+    func errorCaught(context: ChannelHandlerContext, error: any Error) {
+        context.close(promise: nil)
+    }
+
+    private func enqueue() -> Int {
+        replies.append(nil)
+        return first + replies.count - 1
+    }
+
+    private func handle(_ request: RESPValue) {
+        let number = enqueue()
+        switch KVCommand.parse(request) {
+        case .failure(let error):
+            reply(number: number, .err(error.message))
+        case .success(.quit):
+            closing = true
+            reply(number: number, .ok)
+        case .success(.get(let key)):
+            if let value = node.readHere(key) {
+                reply(number: number, .bulk(value))
+            } else {
+                run(.get(key), number: number)
+            }
+        case .success(.ping(let message)):
+            reply(number: number, message.map { .bulk($0) } ?? .simple("PONG"))
+        case .success(let command):
+            run(command, number: number)
+        }
+    }
+
+    private func run(_ command: KVCommand, number: Int) {
+        guard let context else { return }
+        let loop = context.eventLoop
+        let me = NIOLoopBound(self, eventLoop: loop)
+        let node = node
+        Task {
+            let result = await node.execute(command)
+            loop.execute {
+                me.value.reply(number: number, result)
+                me.value.writeOutput()
+            }
+        }
+    }
+
+    /// Stores a reply; moves every reply that is next in order to the output.
+    private func reply(number: Int, _ value: RESPValue) {
+        let index = number - first
+        guard index >= 0, index < replies.count else { return }
+        var encoded = ByteBuffer()
+        value.write(to: &encoded)
+        replies[index] = encoded
+        while let next = replies.first, var ready = next {
+            output.writeBuffer(&ready)
+            replies.removeFirst()
+            first += 1
+        }
+    }
+
+    private func writeOutput() {
+        guard let context else { return }
+        if output.readableBytes > 0 {
+            context.writeAndFlush(wrapOutboundOut(output), promise: nil)
+            output = ByteBuffer()
+        }
+        if paused, replies.count < Self.maximumInFlight / 4 {
+            paused = false
+            context.channel.setOption(ChannelOptions.autoRead, value: true).whenFailure { _ in }
+            context.read()
+        }
+        if closing, replies.isEmpty {
+            context.close(promise: nil)
+        }
+    }
+}
