@@ -262,6 +262,15 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
         .testTarget(
+            name: "KumoKVTests",
+            dependencies: [
+                "Kumo", "KumoKV", "KumoTestKit",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
             name: "KumoGearsTests",
             dependencies: ["Kumo", "KumoGears", "KumoTestKit"],
             swiftSettings: swiftSettings

@@ -36,6 +36,15 @@ public struct RESPParser: Sendable {
         return value
     }
 
+    /// The next complete reply in `buffer` (any RESP2 type, as a client reads them), consuming
+    /// it; `nil` when more bytes are needed.
+    public func nextReply(_ buffer: inout ByteBuffer) throws(RESPError) -> RESPValue? {
+        var reader = buffer
+        guard let value = try parse(&reader, depth: 0) else { return nil }
+        buffer = reader
+        return value
+    }
+
     private func parse(_ buffer: inout ByteBuffer, depth: Int) throws(RESPError) -> RESPValue? {
         guard depth < Self.maximumDepth else { throw RESPError(message: "Protocol error: nested too deep") }
         guard let type = buffer.readInteger(as: UInt8.self) else { return nil }

@@ -29,12 +29,22 @@ public final class KVLog: Sendable {
         var buffer = ByteBuffer(bytes: data)
         var records: [KVRecord] = []
         let decoder = BinaryDecoder()
+        var end = 0
         while let length = buffer.readInteger(endianness: .little, as: UInt32.self) {
             guard let body = buffer.readSlice(length: Int(length)) else { break }
             guard let record = try? decoder.decode(KVRecord.self, from: body) else { break }
             records.append(record)
+            end = buffer.readerIndex
         }
-        written.store(data.count, ordering: .relaxed)
+        if end < data.count {
+            // A record cut short (a crash while writing it): cut it off, so that what is
+            // appended next follows the last whole record.
+            try handle.withLock { handle in
+                try handle?.truncate(atOffset: UInt64(end))
+                try handle?.seekToEnd()
+            }
+        }
+        written.store(end, ordering: .relaxed)
         return records
     }
 
