@@ -28,6 +28,8 @@ public final class KVNode: Sendable {
         var tasks: [Task<Void, Never>] = []
         /// Bumped by every placement change: a re-replication of an older one stops.
         var generation = 0
+        /// The generation whose re-replication has finished.
+        var rereplicated = 0
     }
 
     /// How long a write waits for a holder that does not answer before it fails.
@@ -140,7 +142,13 @@ public final class KVNode: Sendable {
         if !outgoing.isEmpty {
             logger.info("re-replicated keys", metadata: ["kumo.kv.records": "\(outgoing.values.reduce(0) { $0 + $1.count })"])
         }
+        state.withLock { state in
+            if state.generation == generation { state.rereplicated = generation }
+        }
     }
+
+    /// Whether this node has sent the holders of the current placement what it holds for them.
+    public var isRereplicated: Bool { state.withLock { $0.rereplicated == $0.generation } }
 
     private func peer(on node: NodeID) throws -> KVPeer {
         try KVPeer.resolve(id: .named(KVPeer.actorName, on: node), using: system)
@@ -275,25 +283,45 @@ public final class KVNode: Sendable {
         let placement = self.placement
         let now = KVStore.now()
         var values = [[UInt8]?](repeating: nil, count: keys.count)
-        var remote: [NodeID: [Int]] = [:]
+        // For each key not found here, the other holders to ask, in order: the next is asked
+        // when one misses or does not answer (a holder that died and is not yet downed, a new
+        // holder still catching up).
+        var candidates: [Int: ArraySlice<NodeID>] = [:]
         for (index, key) in keys.enumerated() {
             let holders = placement.holders(of: key)
             if holders.contains(me), let value = store.value(key, now: now) {
                 values[index] = value
                 continue
             }
-            guard let other = holders.first(where: { $0 != me }) else { continue }
-            remote[other, default: []].append(index)
+            let others = holders.filter { $0 != me }
+            if !others.isEmpty { candidates[index] = others[...] }
         }
-        await withTaskGroup(of: [(Int, [UInt8]?)].self) { group in
-            for (node, indices) in remote {
-                group.addTask {
-                    guard let found = try? await self.peer(on: node).get(indices.map { keys[$0] }) else { return [] }
-                    return Array(zip(indices, found))
-                }
+        while !candidates.isEmpty {
+            var round: [NodeID: [Int]] = [:]
+            for (index, nodes) in candidates {
+                if let node = nodes.first { round[node, default: []].append(index) }
             }
-            for await results in group {
-                for (index, value) in results { values[index] = value }
+            let found = await withTaskGroup(of: [(Int, [UInt8]?)].self) { group in
+                for (node, indices) in round {
+                    group.addTask {
+                        guard let found = try? await self.peer(on: node).get(indices.map { keys[$0] }) else {
+                            return indices.map { ($0, nil) }
+                        }
+                        return Array(zip(indices, found))
+                    }
+                }
+                var all: [(Int, [UInt8]?)] = []
+                for await results in group { all += results }
+                return all
+            }
+            for (index, value) in found {
+                if let value {
+                    values[index] = value
+                    candidates.removeValue(forKey: index)
+                } else {
+                    candidates[index] = candidates[index]?.dropFirst()
+                    if candidates[index]?.isEmpty == true { candidates.removeValue(forKey: index) }
+                }
             }
         }
         return values
@@ -426,6 +454,7 @@ public final class KVNode: Sendable {
             # Cluster\r
             store_nodes:\(placement.nodes.count)\r
             replicas:\(replicas)\r
+            rereplication:\(isRereplicated ? "idle" : "running")\r
             # Keyspace\r
             keys_here:\(store.count)\r
 
