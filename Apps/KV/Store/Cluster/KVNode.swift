@@ -20,6 +20,13 @@ public final class KVNode: Sendable {
     private let logger: Logger
     private let state: Mutex<State>
     private let peerActor = Mutex<KVPeer?>(nil)
+    /// Per node: the writes and the reads on their way to it, batched.
+    private let pipes = Mutex<[NodeID: Pipes]>([:])
+
+    private struct Pipes: Sendable {
+        var apply: Batcher<KVRecord, Bool>
+        var get: Batcher<String, [UInt8]?>
+    }
 
     private struct State: Sendable {
         var placement: Placement
@@ -154,6 +161,36 @@ public final class KVNode: Sendable {
         try KVPeer.resolve(id: .named(KVPeer.actorName, on: node), using: system)
     }
 
+    private func pipes(to node: NodeID) -> Pipes {
+        pipes.withLock { pipes in
+            if let existing = pipes[node] { return existing }
+            let system = system
+            let peer = { @Sendable () throws -> KVPeer in try KVPeer.resolve(id: .named(KVPeer.actorName, on: node), using: system) }
+            let made = Pipes(
+                apply: Batcher(executor: system.executor) { records in
+                    do {
+                        try await peer().apply(records)
+                        return Array(repeating: true, count: records.count)
+                    } catch {
+                        return nil
+                    }
+                },
+                get: Batcher(executor: system.executor) { keys in try? await peer().get(keys) })
+            pipes[node] = made
+            return made
+        }
+    }
+
+    /// Applies `records` at `node`, in a batch with other writes to it.
+    private func apply(_ records: [KVRecord], at node: NodeID) async -> Bool {
+        await pipes(to: node).apply.submit(records) != nil
+    }
+
+    /// Reads `keys` at `node`, in a batch with other reads from it; `nil` when it did not answer.
+    private func get(_ keys: [String], at node: NodeID) async -> [[UInt8]?]? {
+        await pipes(to: node).get.submit(keys)
+    }
+
     func applyHere(_ records: [KVRecord]) throws {
         for record in records { clock.observe(record.entry.version.time) }
         try store.apply(records)
@@ -189,20 +226,21 @@ public final class KVNode: Sendable {
                     return .err("this node could not store the write: \(error)")
                 }
             }
-            let applied = await withTaskGroup(of: (NodeID, [Int])?.self) { group in
-                for (node, indices) in pending {
-                    group.addTask {
-                        do {
-                            try await self.peer(on: node).apply(indices.map { records[$0] })
-                            return (node, indices)
-                        } catch {
-                            return nil
+            let applied: [(NodeID, [Int])]
+            if pending.count == 1, let (node, indices) = pending.first {
+                // One holder to write to: no task group.
+                applied = await apply(indices.map { records[$0] }, at: node) ? [(node, indices)] : []
+            } else {
+                applied = await withTaskGroup(of: (NodeID, [Int])?.self) { group in
+                    for (node, indices) in pending {
+                        group.addTask {
+                            await self.apply(indices.map { records[$0] }, at: node) ? (node, indices) : nil
                         }
                     }
+                    var applied: [(NodeID, [Int])] = []
+                    for await result in group { if let result { applied.append(result) } }
+                    return applied
                 }
-                var applied: [(NodeID, [Int])] = []
-                for await result in group { if let result { applied.append(result) } }
-                return applied
             }
             for (node, indices) in applied { acknowledged[node, default: []].formUnion(indices) }
             if applied.count < pending.count {
@@ -301,18 +339,25 @@ public final class KVNode: Sendable {
             for (index, nodes) in candidates {
                 if let node = nodes.first { round[node, default: []].append(index) }
             }
-            let found = await withTaskGroup(of: [(Int, [UInt8]?)].self) { group in
-                for (node, indices) in round {
-                    group.addTask {
-                        guard let found = try? await self.peer(on: node).get(indices.map { keys[$0] }) else {
-                            return indices.map { ($0, nil) }
+            let found: [(Int, [UInt8]?)]
+            if round.count == 1, let (node, indices) = round.first {
+                // One node to ask (a GET): no task group.
+                let values = await get(indices.map { keys[$0] }, at: node)
+                found = values.map { Array(zip(indices, $0)) } ?? indices.map { ($0, nil) }
+            } else {
+                found = await withTaskGroup(of: [(Int, [UInt8]?)].self) { group in
+                    for (node, indices) in round {
+                        group.addTask {
+                            guard let found = await self.get(indices.map { keys[$0] }, at: node) else {
+                                return indices.map { ($0, nil) }
+                            }
+                            return Array(zip(indices, found))
                         }
-                        return Array(zip(indices, found))
                     }
+                    var all: [(Int, [UInt8]?)] = []
+                    for await results in group { all += results }
+                    return all
                 }
-                var all: [(Int, [UInt8]?)] = []
-                for await results in group { all += results }
-                return all
             }
             for (index, value) in found {
                 if let value {

@@ -23,8 +23,19 @@ public struct Placement: Sendable, Equatable {
     /// The nodes that hold `key`, primary first.
     public func holders(of key: String) -> [NodeID] {
         let keyHash = Self.hash(key)
-        let ranked = nodes.indices.sorted { Self.score(keyHash, weights[$0]) > Self.score(keyHash, weights[$1]) }
-        return ranked.prefix(replicas).map { nodes[$0] }
+        let count = min(replicas, nodes.count)
+        // The `count` best scores, best first: an insertion into a short list, no sort.
+        var best: [(score: UInt64, index: Int)] = []
+        best.reserveCapacity(count + 1)
+        for index in nodes.indices {
+            let score = Self.score(keyHash, weights[index])
+            guard best.count < count || score > best[best.count - 1].score else { continue }
+            var position = best.count
+            while position > 0, best[position - 1].score < score { position -= 1 }
+            best.insert((score, index), at: position)
+            if best.count > count { best.removeLast() }
+        }
+        return best.map { nodes[$0.index] }
     }
 
     /// The key's primary.

@@ -13,7 +13,9 @@ public final class RESPServer: Sendable {
 
     /// Listens on `host`:`port` for clients of `node`.
     public static func start(node: KVNode, host: String, port: Int) async throws -> RESPServer {
-        let listener = try await ServerBootstrap(group: MultiThreadedEventLoopGroup.singleton)
+        // On the node's event loop: a request, the remote calls it makes and their replies all
+        // run on one thread, with no hop between them.
+        let listener = try await ServerBootstrap(group: node.system.executor.eventLoop)
             .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
             .childChannelOption(.socketOption(.tcp_nodelay), value: 1)
             .childChannelInitializer { channel in
@@ -135,11 +137,16 @@ final class RESPConnection: ChannelInboundHandler {
         let loop = context.eventLoop
         let me = NIOLoopBound(self, eventLoop: loop)
         let node = node
-        Task {
+        Task(executorPreference: node.system.executor) {
             let result = await node.execute(command)
-            loop.execute {
+            if loop.inEventLoop {
                 me.value.reply(number: number, result)
                 me.value.writeOutput()
+            } else {
+                loop.execute {
+                    me.value.reply(number: number, result)
+                    me.value.writeOutput()
+                }
             }
         }
     }
