@@ -7,7 +7,7 @@ import Synchronization
 final class Batcher<Element: Sendable, Output: Sendable>: Sendable {
     private struct Waiting: Sendable {
         var elements: [Element]
-        var continuation: CheckedContinuation<[Output]?, Never>
+        var done: @Sendable ([Output]?) -> Void
     }
 
     private struct State: Sendable {
@@ -33,14 +33,20 @@ final class Batcher<Element: Sendable, Output: Sendable>: Sendable {
     /// Sends `elements` in the next call; their outputs, or `nil` when that call failed.
     func submit(_ elements: [Element]) async -> [Output]? {
         await withCheckedContinuation { continuation in
-            let start = state.withLock { state -> Bool in
-                state.queue.append(Waiting(elements: elements, continuation: continuation))
-                guard !state.sending else { return false }
-                state.sending = true
-                return true
-            }
-            if start { Task(executorPreference: executor) { await self.drain() } }
+            submit(elements) { continuation.resume(returning: $0) }
         }
+    }
+
+    /// Sends `elements` in the next call, and calls `done` with their outputs (`nil` when that
+    /// call failed): several submissions awaited together need no task each.
+    func submit(_ elements: [Element], done: @escaping @Sendable ([Output]?) -> Void) {
+        let start = state.withLock { state -> Bool in
+            state.queue.append(Waiting(elements: elements, done: done))
+            guard !state.sending else { return false }
+            state.sending = true
+            return true
+        }
+        if start { Task(executorPreference: executor) { await self.drain() } }
     }
 
     private func drain() async {
@@ -63,9 +69,9 @@ final class Batcher<Element: Sendable, Output: Sendable>: Sendable {
             for waiting in batch {
                 let count = waiting.elements.count
                 if let outputs, outputs.count >= offset + count {
-                    waiting.continuation.resume(returning: Array(outputs[offset..<offset + count]))
+                    waiting.done(Array(outputs[offset..<offset + count]))
                 } else {
-                    waiting.continuation.resume(returning: nil)
+                    waiting.done(nil)
                 }
                 offset += count
             }

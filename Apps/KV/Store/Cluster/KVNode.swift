@@ -139,7 +139,7 @@ public final class KVNode: Sendable {
                 guard state.withLock({ $0.generation == generation }) else { return }
                 let chunk = Array(records[start..<min(start + 1000, records.count)])
                 do {
-                    try await peer(on: node).apply(chunk)
+                    try await peer(on: node).apply(KVRecordCoding.encode(chunk))
                 } catch {
                     logger.debug("re-replication to a node failed", metadata: ["kumo.node": "\(node)", "error": "\(error)"])
                     break
@@ -169,13 +169,16 @@ public final class KVNode: Sendable {
             let made = Pipes(
                 apply: Batcher(executor: system.executor) { records in
                     do {
-                        try await peer().apply(records)
+                        try await peer().apply(KVRecordCoding.encode(records))
                         return Array(repeating: true, count: records.count)
                     } catch {
                         return nil
                     }
                 },
-                get: Batcher(executor: system.executor) { keys in try? await peer().get(keys) })
+                get: Batcher(executor: system.executor) { keys in
+                    guard let bytes = try? await peer().get(KVListCoding.encode(keys: keys)) else { return nil }
+                    return try? KVListCoding.decode(bytes)
+                })
             pipes[node] = made
             return made
         }
@@ -231,16 +234,15 @@ public final class KVNode: Sendable {
                 // One holder to write to: no task group.
                 applied = await apply(indices.map { records[$0] }, at: node) ? [(node, indices)] : []
             } else {
-                applied = await withTaskGroup(of: (NodeID, [Int])?.self) { group in
-                    for (node, indices) in pending {
-                        group.addTask {
-                            await self.apply(indices.map { records[$0] }, at: node) ? (node, indices) : nil
-                        }
+                // Every holder at once, with no task each: the batches' answers are gathered.
+                let targets = Array(pending)
+                let results = await withCheckedContinuation { (continuation: CheckedContinuation<[Bool], Never>) in
+                    let gather = Gather(count: targets.count, continuation: continuation)
+                    for (slot, (node, indices)) in targets.enumerated() {
+                        pipes(to: node).apply.submit(indices.map { records[$0] }) { gather.set(slot, $0 != nil) }
                     }
-                    var applied: [(NodeID, [Int])] = []
-                    for await result in group { if let result { applied.append(result) } }
-                    return applied
                 }
+                applied = zip(targets, results).compactMap { $1 ? $0 : nil }
             }
             for (node, indices) in applied { acknowledged[node, default: []].formUnion(indices) }
             if applied.count < pending.count {
@@ -504,5 +506,26 @@ public final class KVNode: Sendable {
             keys_here:\(store.count)\r
 
             """
+    }
+}
+
+/// Collects the answers of several submissions, and resumes its continuation with all of them
+/// once the last has come.
+private final class Gather: Sendable {
+    private let state: Mutex<(results: [Bool], left: Int)>
+    private let continuation: CheckedContinuation<[Bool], Never>
+
+    init(count: Int, continuation: CheckedContinuation<[Bool], Never>) {
+        state = Mutex((Array(repeating: false, count: count), count))
+        self.continuation = continuation
+    }
+
+    func set(_ slot: Int, _ value: Bool) {
+        let finished = state.withLock { state -> [Bool]? in
+            state.results[slot] = value
+            state.left -= 1
+            return state.left == 0 ? state.results : nil
+        }
+        if let finished { continuation.resume(returning: finished) }
     }
 }

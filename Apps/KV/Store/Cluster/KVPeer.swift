@@ -36,14 +36,15 @@ distributed actor KVPeer {
     }
 
     /// Applies records as a replica (a write, or re-replication): the higher version wins.
-    distributed func apply(_ records: [KVRecord]) throws {
-        try node.applyHere(records)
+    /// The records come encoded (``KVRecordCoding``).
+    distributed func apply(_ records: [UInt8]) throws {
+        try node.applyHere(KVRecordCoding.decode(records))
     }
 
-    /// The live values under `keys` here.
-    distributed func get(_ keys: [String]) -> [[UInt8]?] {
+    /// The live values under `keys` here (both encoded with ``KVListCoding``).
+    distributed func get(_ keys: [UInt8]) throws -> [UInt8] {
         let now = KVStore.now()
-        return keys.map { node.store.value($0, now: now) }
+        return KVListCoding.encode(try KVListCoding.decodeKeys(keys).map { node.store.value($0, now: now) })
     }
 
     /// The entries under `keys` here (with versions and expiry), for TTL.

@@ -55,6 +55,7 @@ final class RESPConnection: ChannelInboundHandler {
     private var output = ByteBuffer()
     private var closing = false
     private var paused = false
+    private var flushScheduled = false
     private var context: ChannelHandlerContext?
 
     /// Requests in flight past which the connection stops reading until replies catch up.
@@ -141,11 +142,11 @@ final class RESPConnection: ChannelInboundHandler {
             let result = await node.execute(command)
             if loop.inEventLoop {
                 me.value.reply(number: number, result)
-                me.value.writeOutput()
+                me.value.flushSoon()
             } else {
                 loop.execute {
                     me.value.reply(number: number, result)
-                    me.value.writeOutput()
+                    me.value.flushSoon()
                 }
             }
         }
@@ -162,6 +163,18 @@ final class RESPConnection: ChannelInboundHandler {
             output.writeBuffer(&ready)
             replies.removeFirst()
             first += 1
+        }
+    }
+
+    /// Writes what is ready once the loop has run the other replies that complete now: the
+    /// replies to a pipeline, finished by one batch from another node, go out in one write.
+    private func flushSoon() {
+        guard !flushScheduled, let context else { return }
+        flushScheduled = true
+        let me = NIOLoopBound(self, eventLoop: context.eventLoop)
+        context.eventLoop.execute {
+            me.value.flushScheduled = false
+            me.value.writeOutput()
         }
     }
 
