@@ -30,7 +30,11 @@ final class RESPClient: Sendable {
     /// Sends `words` as one request and waits for its reply.
     func call(_ words: String..., timeout: Duration = .seconds(20)) async throws -> RESPValue {
         try await send(raw: Self.request(words))
-        return try await nextReply(timeout: timeout)
+        do {
+            return try await nextReply(timeout: timeout)
+        } catch {
+            throw ClientError(message: "\(words.joined(separator: " ")): \(error)")
+        }
     }
 
     /// Sends several requests at once (a pipeline) and waits for every reply.

@@ -230,7 +230,10 @@ public final class KVNode: Sendable {
                 }
             }
             let applied: [(NodeID, [Int])]
-            if pending.count == 1, let (node, indices) = pending.first {
+            if pending.isEmpty {
+                // Only this node holds the keys.
+                applied = []
+            } else if pending.count == 1, let (node, indices) = pending.first {
                 // One holder to write to: no task group.
                 applied = await apply(indices.map { records[$0] }, at: node) ? [(node, indices)] : []
             } else {
@@ -518,6 +521,7 @@ private final class Gather: Sendable {
     init(count: Int, continuation: CheckedContinuation<[Bool], Never>) {
         state = Mutex((Array(repeating: false, count: count), count))
         self.continuation = continuation
+        if count == 0 { continuation.resume(returning: []) }
     }
 
     func set(_ slot: Int, _ value: Bool) {
