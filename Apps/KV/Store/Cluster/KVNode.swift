@@ -208,6 +208,7 @@ public final class KVNode: Sendable {
     /// Writes `records` to every live holder of their keys (and here if `appliedHere` is false
     /// and this node holds them); returns once each applied them, or an error reply.
     func replicate(_ records: [KVRecord], appliedHere: Bool) async -> RESPValue? {
+        if records.count == 1 { return await replicate(records[0], appliedHere: appliedHere) }
         var acknowledged: [NodeID: Set<Int>] = [:]
         if appliedHere { acknowledged[me] = Set(records.indices) }
         let clock = ContinuousClock()
@@ -250,6 +251,47 @@ public final class KVNode: Sendable {
             for (node, indices) in applied { acknowledged[node, default: []].formUnion(indices) }
             if applied.count < pending.count {
                 // A holder did not answer: it answers, or the cluster downs it and the keys move.
+                guard clock.now < deadline else {
+                    return .err("a replica did not apply the write within \(Self.writePatience); it was not acknowledged")
+                }
+                try? await Task.sleep(for: .milliseconds(50))
+            }
+        }
+    }
+
+    /// ``replicate(_:appliedHere:)`` for one record (a SET, an INCR), with no dictionaries.
+    private func replicate(_ record: KVRecord, appliedHere: Bool) async -> RESPValue? {
+        var acknowledged: [NodeID] = appliedHere ? [me] : []
+        let clock = ContinuousClock()
+        let deadline = clock.now + Self.writePatience
+        while true {
+            var remote: [NodeID] = []
+            for holder in placement.holders(of: record.key) where !acknowledged.contains(holder) {
+                if holder == me {
+                    do {
+                        try applyHere([record])
+                    } catch {
+                        return .err("this node could not store the write: \(error)")
+                    }
+                    acknowledged.append(me)
+                } else {
+                    remote.append(holder)
+                }
+            }
+            if remote.isEmpty { return nil }
+            let results: [Bool]
+            if remote.count == 1 {
+                results = [await apply([record], at: remote[0])]
+            } else {
+                results = await withCheckedContinuation { (continuation: CheckedContinuation<[Bool], Never>) in
+                    let gather = Gather(count: remote.count, continuation: continuation)
+                    for (slot, node) in remote.enumerated() {
+                        pipes(to: node).apply.submit([record]) { gather.set(slot, $0 != nil) }
+                    }
+                }
+            }
+            for (node, applied) in zip(remote, results) where applied { acknowledged.append(node) }
+            if results.contains(false) {
                 guard clock.now < deadline else {
                     return .err("a replica did not apply the write within \(Self.writePatience); it was not acknowledged")
                 }
@@ -379,9 +421,9 @@ public final class KVNode: Sendable {
 
     /// The value under `key` here or at a holder, if it is there now (for the fast path).
     func readHere(_ key: String) -> [UInt8]?? {
-        let holders = placement.holders(of: key)
-        guard holders.contains(me) else { return nil }
-        guard let value = store.value(key) else { return holders.count == 1 ? .some(nil) : nil }
+        let placement = self.placement
+        guard placement.holds(me, key) else { return nil }
+        guard let value = store.value(key) else { return placement.nodes.count == 1 || placement.replicas == 1 ? .some(nil) : nil }
         return .some(value)
     }
 
@@ -396,6 +438,63 @@ public final class KVNode: Sendable {
             for await found in group { keys.formUnion(found) }
         }
         return keys.sorted()
+    }
+
+    // MARK: Commands without a task
+
+    /// Starts a GET or a plain SET with no task of its own, when its work is one batch per node
+    /// (the usual case); `done` gets the reply. Returns `false` for any other command, which
+    /// goes to ``execute(_:)``. A batch that fails hands the command to the general path, which
+    /// retries.
+    func start(_ command: KVCommand, done: @escaping @Sendable (RESPValue) -> Void) -> Bool {
+        switch command {
+        case .get(let key):
+            let placement = self.placement
+            let holders = placement.holders(of: key)
+            if holders.contains(me), let value = store.value(key) {
+                done(.bulk(value))
+                return true
+            }
+            guard let other = holders.first(where: { $0 != me }) else { return false }
+            pipes(to: other).get.submit([key]) { values in
+                if let value = values?.first, let value {
+                    done(.bulk(value))
+                } else {
+                    // A miss or no answer: the next holder, or the miss, on the general path.
+                    Task(executorPreference: self.system.executor) { done(await self.execute(.get(key))) }
+                }
+            }
+            return true
+        case .set(let key, let value, let expiresIn, nil):
+            let record = KVRecord(
+                key: key, entry: KVEntry(value: value, version: version(), expiresAt: expiresIn.map { KVStore.now() + $0 }))
+            var remote: [NodeID] = []
+            for holder in placement.holders(of: key) {
+                if holder == me {
+                    guard (try? applyHere([record])) != nil else { return false }
+                } else {
+                    remote.append(holder)
+                }
+            }
+            if remote.isEmpty {
+                done(.ok)
+                return true
+            }
+            let gather = Gather(count: remote.count) { results in
+                if results.allSatisfy({ $0 }) {
+                    done(.ok)
+                } else {
+                    // Applying the same version again changes nothing where it was applied.
+                    Task(executorPreference: self.system.executor) { done(await self.replicate([record], appliedHere: false) ?? .ok) }
+                }
+            }
+            for (slot, node) in remote.enumerated() {
+                pipes(to: node).apply.submit([record]) { gather.set(slot, $0 != nil) }
+            }
+            return true
+        default:
+            return false
+        }
     }
 
     // MARK: Commands
@@ -474,8 +573,10 @@ public final class KVNode: Sendable {
             return index == 0 ? .ok : .err("DB index is out of range")
         case .command:
             return .array([])
-        case .configGet:
-            return .array([])
+        case .configGet(let pattern):
+            // What redis-benchmark asks when it starts (it warns when they are missing).
+            let known = [("save", ""), ("appendonly", "no")]
+            return .array(known.filter { globMatches(pattern.lowercased(), $0.0) }.flatMap { [RESPValue.bulk($0.0), .bulk($0.1)] })
         }
     }
 
@@ -512,16 +613,19 @@ public final class KVNode: Sendable {
     }
 }
 
-/// Collects the answers of several submissions, and resumes its continuation with all of them
-/// once the last has come.
+/// Collects the answers of several submissions, and hands all of them on once the last has come.
 private final class Gather: Sendable {
     private let state: Mutex<(results: [Bool], left: Int)>
-    private let continuation: CheckedContinuation<[Bool], Never>
+    private let finish: @Sendable ([Bool]) -> Void
 
-    init(count: Int, continuation: CheckedContinuation<[Bool], Never>) {
+    init(count: Int, finish: @escaping @Sendable ([Bool]) -> Void) {
         state = Mutex((Array(repeating: false, count: count), count))
-        self.continuation = continuation
-        if count == 0 { continuation.resume(returning: []) }
+        self.finish = finish
+        if count == 0 { finish([]) }
+    }
+
+    convenience init(count: Int, continuation: CheckedContinuation<[Bool], Never>) {
+        self.init(count: count) { continuation.resume(returning: $0) }
     }
 
     func set(_ slot: Int, _ value: Bool) {
@@ -530,6 +634,6 @@ private final class Gather: Sendable {
             state.left -= 1
             return state.left == 0 ? state.results : nil
         }
-        if let finished { continuation.resume(returning: finished) }
+        if let finished { finish(finished) }
     }
 }

@@ -38,6 +38,19 @@ public struct Placement: Sendable, Equatable {
         return best.map { nodes[$0.index] }
     }
 
+    /// Whether `node` holds `key`: fewer than `replicas` nodes rank above it (no allocation).
+    public func holds(_ node: NodeID, _ key: String) -> Bool {
+        guard let mine = nodes.firstIndex(of: node) else { return false }
+        let keyHash = Self.hash(key)
+        let score = Self.score(keyHash, weights[mine])
+        var above = 0
+        for index in weights.indices where index != mine && Self.score(keyHash, weights[index]) > score {
+            above += 1
+            if above >= replicas { return false }
+        }
+        return true
+    }
+
     /// The key's primary.
     public func primary(of key: String) -> NodeID? { holders(of: key).first }
 

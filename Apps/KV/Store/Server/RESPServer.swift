@@ -114,6 +114,15 @@ final class RESPConnection: ChannelInboundHandler {
 
     private func handle(_ request: RESPValue) {
         let number = enqueue()
+        // GET, the most frequent request, answered here when this node holds the key.
+        if case .array(let items?) = request, items.count == 2, case .bulk(let name?) = items[0], name.count == 3,
+            name[0] | 0x20 == UInt8(ascii: "g"), name[1] | 0x20 == UInt8(ascii: "e"), name[2] | 0x20 == UInt8(ascii: "t"),
+            case .bulk(let keyBytes?) = items[1], let key = String(validating: keyBytes, as: UTF8.self),
+            let value = node.readHere(key)
+        {
+            reply(number: number, .bulk(value))
+            return
+        }
         switch KVCommand.parse(request) {
         case .failure(let error):
             reply(number: number, .err(error.message))
@@ -138,6 +147,18 @@ final class RESPConnection: ChannelInboundHandler {
         let loop = context.eventLoop
         let me = NIOLoopBound(self, eventLoop: loop)
         let node = node
+        let started = node.start(command) { result in
+            if loop.inEventLoop {
+                me.value.reply(number: number, result)
+                me.value.flushSoon()
+            } else {
+                loop.execute {
+                    me.value.reply(number: number, result)
+                    me.value.flushSoon()
+                }
+            }
+        }
+        if started { return }
         Task(executorPreference: node.system.executor) {
             let result = await node.execute(command)
             if loop.inEventLoop {
@@ -156,9 +177,16 @@ final class RESPConnection: ChannelInboundHandler {
     private func reply(number: Int, _ value: RESPValue) {
         let index = number - first
         guard index >= 0, index < replies.count else { return }
-        var encoded = ByteBuffer()
-        value.write(to: &encoded)
-        replies[index] = encoded
+        if index == 0 {
+            // Next in order: straight to the output.
+            value.write(to: &output)
+            replies.removeFirst()
+            first += 1
+        } else {
+            var encoded = ByteBuffer()
+            value.write(to: &encoded)
+            replies[index] = encoded
+        }
         while let next = replies.first, var ready = next {
             output.writeBuffer(&ready)
             replies.removeFirst()
