@@ -480,6 +480,16 @@ public final class KVNode: Sendable {
                 done(.ok)
                 return true
             }
+            if remote.count == 1 {
+                pipes(to: remote[0]).apply.submit([record]) { result in
+                    if result != nil {
+                        done(.ok)
+                    } else {
+                        Task(executorPreference: self.system.executor) { done(await self.replicate([record], appliedHere: false) ?? .ok) }
+                    }
+                }
+                return true
+            }
             let gather = Gather(count: remote.count) { results in
                 if results.allSatisfy({ $0 }) {
                     done(.ok)

@@ -104,12 +104,28 @@ public struct RESPParser: Sendable {
         return bytes
     }
 
+    /// A line holding a decimal integer (`-1`, `42`), read in place.
     private func integerLine(_ buffer: inout ByteBuffer) throws(RESPError) -> Int64? {
-        guard let line = try line(&buffer, limit: 32) else { return nil }
-        guard let value = Int64(String(decoding: line, as: UTF8.self)) else {
-            throw RESPError(message: "Protocol error: invalid number")
+        let view = buffer.readableBytesView
+        guard let newline = view.firstIndex(of: UInt8(ascii: "\n")) else {
+            if view.count > 32 { throw RESPError(message: "Protocol error: invalid number") }
+            return nil
         }
-        return value
+        var end = newline
+        if end > view.startIndex, view[end - 1] == UInt8(ascii: "\r") { end -= 1 }
+        var index = view.startIndex
+        let negative = index < end && view[index] == UInt8(ascii: "-")
+        if negative { index += 1 }
+        guard index < end, end - index <= 18 else { throw RESPError(message: "Protocol error: invalid number") }
+        var value: Int64 = 0
+        while index < end {
+            let digit = view[index] &- UInt8(ascii: "0")
+            guard digit < 10 else { throw RESPError(message: "Protocol error: invalid number") }
+            value = value * 10 + Int64(digit)
+            index += 1
+        }
+        buffer.moveReaderIndex(to: newline + 1)
+        return negative ? -value : value
     }
 
     private static func printable(_ byte: UInt8) -> String {
