@@ -28,6 +28,7 @@ kumo_round() {
         local port resp
         port="$(free_port)"; resp="$(free_port)"
         "$kv" --port "$port" --resp-port "$resp" --secret "$secret" --log-level error ${seed:+--seed "$seed"} > "$work/kv$i.log" 2>&1 &
+        disown
         pids+=($!); ports+=("$resp")
         [ -z "$seed" ] && seed="127.0.0.1:$port"
         for _ in $(seq 1 100); do redis-cli -p "$resp" ping 2>/dev/null | grep -q PONG && break; sleep 0.05; done

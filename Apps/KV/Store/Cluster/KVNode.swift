@@ -471,7 +471,8 @@ public final class KVNode: Sendable {
             var remote: [NodeID] = []
             for holder in placement.holders(of: key) {
                 if holder == me {
-                    guard (try? applyHere([record])) != nil else { return false }
+                    // This node's own version: nothing for its clock to learn.
+                    guard (try? store.apply(record)) != nil else { return false }
                 } else {
                     remote.append(holder)
                 }

@@ -36,18 +36,24 @@ public enum KVCommand: Sendable, Equatable {
     /// Parses a request (an array of bulk strings).
     public static func parse(_ request: RESPValue) -> Result<KVCommand, KVCommandError> {
         guard case .array(let items?) = request, !items.isEmpty else { return .failure(.init("empty or malformed request")) }
-        var words: [[UInt8]] = []
-        words.reserveCapacity(items.count)
-        for item in items {
+        var name = ""
+        var args: [[UInt8]] = []
+        args.reserveCapacity(items.count - 1)
+        for (index, item) in items.enumerated() {
+            let word: [UInt8]
             switch item {
-            case .bulk(let bytes?): words.append(bytes)
-            case .simple(let text): words.append(Array(text.utf8))
-            case .integer(let value): words.append(Array(String(value).utf8))
+            case .bulk(let bytes?): word = bytes
+            case .simple(let text): word = Array(text.utf8)
+            case .integer(let value): word = Array(String(value).utf8)
             default: return .failure(.init("Protocol error: a request is an array of bulk strings"))
             }
+            if index == 0 {
+                // ASCII lower case, in place: command names are short ASCII words.
+                name = String(decoding: word.map { (65...90).contains($0) ? $0 | 0x20 : $0 }, as: UTF8.self)
+            } else {
+                args.append(word)
+            }
         }
-        let name = String(decoding: words[0], as: UTF8.self).lowercased()
-        let args = Array(words.dropFirst())
         do {
             return .success(try parse(name, args))
         } catch {

@@ -123,6 +123,15 @@ final class RESPConnection: ChannelInboundHandler {
             reply(number: number, .bulk(value))
             return
         }
+        // SET key value, the other most frequent request, straight to the node.
+        if case .array(let items?) = request, items.count == 3, case .bulk(let name?) = items[0], name.count == 3,
+            name[0] | 0x20 == UInt8(ascii: "s"), name[1] | 0x20 == UInt8(ascii: "e"), name[2] | 0x20 == UInt8(ascii: "t"),
+            case .bulk(let keyBytes?) = items[1], let key = String(validating: keyBytes, as: UTF8.self),
+            case .bulk(let value?) = items[2]
+        {
+            run(.set(key, value, expiresIn: nil, condition: nil), number: number)
+            return
+        }
         switch KVCommand.parse(request) {
         case .failure(let error):
             reply(number: number, .err(error.message))

@@ -50,6 +50,14 @@ public final class KVStore: Sendable {
         return changed.count
     }
 
+    /// Applies one record; whether it changed the key.
+    @discardableResult
+    public func apply(_ record: KVRecord) throws -> Bool {
+        let changed = state.withLock { Self.merge(record, into: &$0) }
+        if let log, changed { try log.append([record]) }
+        return changed
+    }
+
     /// Reads, changes and writes one key under the store's lock: `change` sees the live value
     /// and returns the new entry (or `nil` to leave it) and a result.
     public func update<R: Sendable>(_ key: String, now: UInt64 = KVStore.now(), _ change: ([UInt8]?) throws -> (KVEntry?, R)) throws -> (KVRecord?, R) {
