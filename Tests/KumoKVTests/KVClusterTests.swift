@@ -110,6 +110,20 @@ struct KVClusterTests {
         #expect(try await client.pipeline(sets).allSatisfy { $0 == .ok })
         let gets = (0..<200).map { ["GET", "p\($0)"] }
         #expect(try await client.pipeline(gets).map(\.text) == (0..<200).map { "v\($0)" })
+        // Within a pipeline, a read sees the writes before it, as at redis-server, whichever
+        // nodes hold the keys.
+        var mixed: [[String]] = []
+        var expected: [RESPValue] = []
+        for index in 0..<40 {
+            let key = "mixed\(index)"
+            mixed += [["SET", key, "a"], ["GET", key], ["SET", key, "b"], ["SET", key, "c"], ["GET", key],
+                      ["INCR", "counter"], ["DEL", key], ["GET", key], ["SET", key, "d", "NX"], ["GET", key]]
+            expected += [.ok, .bulk("a"), .ok, .ok, .bulk("c"), .integer(Int64(index + 1)), .integer(1), .null, .ok, .bulk("d")]
+        }
+        let got = try await client.pipeline(mixed)
+        for (index, (reply, want)) in zip(got, expected).enumerated() where reply != want {
+            Issue.record("request \(index) \(mixed[index]): \(reply), expected \(want)")
+        }
         await client.close()
         await stop(cluster, nodes)
     }

@@ -183,6 +183,42 @@ public enum KVCommand: Sendable, Equatable {
     }
 }
 
+extension KVCommand {
+    /// The keys a command reads or writes.
+    public enum Touch: Sendable, Equatable {
+        case none
+        case keys([String])
+        /// Every key (KEYS, SCAN, DBSIZE, FLUSHALL).
+        case all
+    }
+
+    public var touches: Touch {
+        switch self {
+        case .ping, .echo, .info, .quit, .select, .command, .configGet: .none
+        case .get(let key), .set(let key, _, _, _), .incrBy(let key, _), .ttl(let key, _): .keys([key])
+        case .del(let keys), .exists(let keys), .mget(let keys): .keys(keys)
+        case .mset(let pairs): .keys(pairs.map(\.0))
+        case .keys, .scan, .dbsize, .flushall: .all
+        }
+    }
+
+    /// Whether the command changes keys.
+    public var isWrite: Bool {
+        switch self {
+        case .set, .mset, .del, .incrBy, .flushall: true
+        default: false
+        }
+    }
+
+    /// A write whose versions order it (SET without NX/XX, MSET): the later one wins anywhere.
+    public var isPlainWrite: Bool {
+        switch self {
+        case .set(_, _, _, nil), .mset: true
+        default: false
+        }
+    }
+}
+
 /// A request that is not a command `kumo-kv` serves: answered `-ERR message`.
 public struct KVCommandError: Error, Sendable, Equatable {
     public var message: String

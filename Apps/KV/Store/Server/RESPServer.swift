@@ -114,72 +114,116 @@ final class RESPConnection: ChannelInboundHandler {
 
     private func handle(_ request: RESPValue) {
         let number = enqueue()
-        // GET, the most frequent request, answered here when this node holds the key.
-        if case .array(let items?) = request, items.count == 2, case .bulk(let name?) = items[0], name.count == 3,
-            name[0] | 0x20 == UInt8(ascii: "g"), name[1] | 0x20 == UInt8(ascii: "e"), name[2] | 0x20 == UInt8(ascii: "t"),
-            case .bulk(let keyBytes?) = items[1], let key = String(validating: keyBytes, as: UTF8.self),
-            let value = node.readHere(key)
-        {
-            reply(number: number, .bulk(value))
-            return
-        }
-        // SET key value, the other most frequent request, straight to the node.
-        if case .array(let items?) = request, items.count == 3, case .bulk(let name?) = items[0], name.count == 3,
-            name[0] | 0x20 == UInt8(ascii: "s"), name[1] | 0x20 == UInt8(ascii: "e"), name[2] | 0x20 == UInt8(ascii: "t"),
-            case .bulk(let keyBytes?) = items[1], let key = String(validating: keyBytes, as: UTF8.self),
-            case .bulk(let value?) = items[2]
-        {
-            run(.set(key, value, expiresIn: nil, condition: nil), number: number)
-            return
-        }
-        switch KVCommand.parse(request) {
-        case .failure(let error):
-            reply(number: number, .err(error.message))
-        case .success(.quit):
-            closing = true
-            reply(number: number, .ok)
-        case .success(.get(let key)):
-            if let value = node.readHere(key) {
-                reply(number: number, .bulk(value))
-            } else {
-                run(.get(key), number: number)
-            }
-        case .success(.ping(let message)):
-            reply(number: number, message.map { .bulk($0) } ?? .simple("PONG"))
-        case .success(let command):
-            run(command, number: number)
+        guard let command = Self.fast(request) ?? Self.parse(request, number: number, into: self) else { return }
+        if !blocked.isEmpty || conflicts(command) {
+            blocked.append((command, number))
+        } else {
+            dispatch(command, number: number)
         }
     }
 
-    private func run(_ command: KVCommand, number: Int) {
+    /// GET key and SET key value, the most frequent requests, read without the general parser.
+    private static func fast(_ request: RESPValue) -> KVCommand? {
+        guard case .array(let items?) = request, items.count == 2 || items.count == 3, case .bulk(let name?) = items[0],
+            name.count == 3, name[1] | 0x20 == UInt8(ascii: "e"), name[2] | 0x20 == UInt8(ascii: "t"),
+            case .bulk(let keyBytes?) = items[1], let key = String(validating: keyBytes, as: UTF8.self)
+        else { return nil }
+        if items.count == 2, name[0] | 0x20 == UInt8(ascii: "g") { return .get(key) }
+        if items.count == 3, name[0] | 0x20 == UInt8(ascii: "s"), case .bulk(let value?) = items[2] {
+            return .set(key, value, expiresIn: nil, condition: nil)
+        }
+        return nil
+    }
+
+    /// The general parser: the command, or `nil` after replying with its error.
+    private static func parse(_ request: RESPValue, number: Int, into connection: RESPConnection) -> KVCommand? {
+        switch KVCommand.parse(request) {
+        case .failure(let error):
+            connection.reply(number: number, .err(error.message))
+            return nil
+        case .success(let command):
+            return command
+        }
+    }
+
+    // MARK: Order within a pipeline
+
+    /// Requests that wait for earlier requests of this connection: a read waits for the writes
+    /// before it (a GET after a SET sees that SET, as at redis-server), and a write for the reads
+    /// and the writes before it, except that plain SETs (and MSETs) need not wait for each other:
+    /// their versions order them, the later wins wherever they meet. Counted per connection, not
+    /// per key: cheap, and a pipeline of only SETs or only GETs never waits.
+    private var blocked: Deque<(command: KVCommand, number: Int)> = []
+    private var plainWrites = 0
+    private var otherWrites = 0
+    private var reads = 0
+
+    private func conflicts(_ command: KVCommand) -> Bool {
+        if plainWrites == 0, otherWrites == 0, reads == 0 { return false }
+        if command.touches == .none { return false }
+        if command.isPlainWrite { return otherWrites > 0 || reads > 0 }
+        if command.isWrite { return true }
+        return plainWrites > 0 || otherWrites > 0
+    }
+
+    private func dispatch(_ command: KVCommand, number: Int) {
+        switch command {
+        case .quit:
+            closing = true
+            reply(number: number, .ok)
+        case .ping(let message):
+            reply(number: number, message.map { .bulk($0) } ?? .simple("PONG"))
+        case .get(let key):
+            if let value = node.readHere(key) {
+                reply(number: number, .bulk(value))
+            } else {
+                track(command, by: 1)
+                run(command, number: number) { $0.track(command, by: -1) }
+            }
+        default:
+            track(command, by: 1)
+            run(command, number: number) { $0.track(command, by: -1) }
+        }
+    }
+
+    private func track(_ command: KVCommand, by change: Int) {
+        if command.touches == .none { return }
+        if command.isPlainWrite {
+            plainWrites += change
+        } else if command.isWrite {
+            otherWrites += change
+        } else {
+            reads += change
+        }
+    }
+
+    /// Starts the blocked requests that no longer wait, in order, up to the first that does.
+    private func unblock() {
+        while let next = blocked.first, !conflicts(next.command) {
+            blocked.removeFirst()
+            dispatch(next.command, number: next.number)
+        }
+    }
+
+    private func run(_ command: KVCommand, number: Int, finished: (@Sendable (RESPConnection) -> Void)? = nil) {
         guard let context else { return }
         let loop = context.eventLoop
         let me = NIOLoopBound(self, eventLoop: loop)
         let node = node
-        let started = node.start(command) { result in
-            if loop.inEventLoop {
+        // The reply, on the connection's loop, whichever thread it was made on.
+        let deliver: @Sendable (RESPValue) -> Void = { result in
+            let complete: @Sendable () -> Void = {
                 me.value.reply(number: number, result)
-                me.value.flushSoon()
-            } else {
-                loop.execute {
-                    me.value.reply(number: number, result)
-                    me.value.flushSoon()
+                if let finished {
+                    finished(me.value)
+                    me.value.unblock()
                 }
-            }
-        }
-        if started { return }
-        Task(executorPreference: node.system.executor) {
-            let result = await node.execute(command)
-            if loop.inEventLoop {
-                me.value.reply(number: number, result)
                 me.value.flushSoon()
-            } else {
-                loop.execute {
-                    me.value.reply(number: number, result)
-                    me.value.flushSoon()
-                }
             }
+            if loop.inEventLoop { complete() } else { loop.execute(complete) }
         }
+        if node.start(command, done: deliver) { return }
+        Task(executorPreference: node.system.executor) { deliver(await node.execute(command)) }
     }
 
     /// Stores a reply; moves every reply that is next in order to the output.
