@@ -157,7 +157,8 @@ struct MetricsTests {
             await #expect(throws: GreeterError.self) { _ = try await remote.fail("no again") }
             // The caller gives up first.
             await #expect(throws: ClusterError(.timeout, "")) {
-                try await nodes[1].withCallTimeout(.milliseconds(50)) { _ = try await remote.sleep(milliseconds: 400) }
+                // The callee sleeps long enough that the cancellation reaches it first, even on a loaded machine.
+                try await nodes[1].withCallTimeout(.milliseconds(50)) { _ = try await remote.sleep(milliseconds: 5000) }
             }
             // A call to an actor that is not there.
             let ghost = try Greeter.resolve(id: .named("ghost", on: nodes[0].node), using: nodes[1])

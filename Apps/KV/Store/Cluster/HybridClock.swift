@@ -15,6 +15,16 @@ final class HybridClock: Sendable {
         }
     }
 
+    /// `count` consecutive times, the first returned: one lock for a pipeline's writes.
+    func next(count: Int) -> UInt64 {
+        let now = UInt64(max(0, Date().timeIntervalSince1970 * 1_000_000))
+        return last.withLock { last in
+            let first = max(now, last + 1)
+            last = first + UInt64(max(1, count)) - 1
+            return first
+        }
+    }
+
     func observe(_ time: UInt64) {
         last.withLock { $0 = max($0, time) }
     }

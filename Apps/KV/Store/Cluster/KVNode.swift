@@ -508,6 +508,49 @@ public final class KVNode: Sendable {
         }
     }
 
+    /// Starts the plain SETs of one read of a pipeline together: one placement, one clock lock,
+    /// one store lock for those held here, one batch per other holder. `done` gets a reply per
+    /// SET, in order; a batch that fails sends its SETs down the general path, which retries.
+    func startSets(_ sets: [(key: String, value: [UInt8])], done: @escaping @Sendable ([RESPValue]) -> Void) {
+        let placement = self.placement
+        let first = clock.next(count: sets.count)
+        var made: [KVRecord] = []
+        made.reserveCapacity(sets.count)
+        var here: [KVRecord] = []
+        var remote: [NodeID: [Int]] = [:]
+        for (index, set) in sets.enumerated() {
+            let record = KVRecord(
+                key: set.key, entry: KVEntry(value: set.value, version: KVVersion(time: first + UInt64(index), node: tag)))
+            made.append(record)
+            for holder in placement.holders(of: set.key) {
+                if holder == me { here.append(record) } else { remote[holder, default: []].append(index) }
+            }
+        }
+        do {
+            try store.apply(here)
+        } catch {
+            return done(Array(repeating: .err("this node could not store the write: \(error)"), count: sets.count))
+        }
+        if remote.isEmpty { return done(Array(repeating: .ok, count: sets.count)) }
+        let targets = Array(remote)
+        let records = made
+        let gather = Gather(count: targets.count) { applied in
+            let failed = zip(targets, applied).filter { !$1 }.flatMap { $0.0.1 }
+            guard !failed.isEmpty else { return done(Array(repeating: .ok, count: sets.count)) }
+            // Applying the same versions again changes nothing where they were applied.
+            Task(executorPreference: self.system.executor) {
+                let retry = Array(Set(failed)).sorted().map { records[$0] }
+                let outcome = await self.replicate(retry, appliedHere: false) ?? .ok
+                var replies = [RESPValue](repeating: .ok, count: sets.count)
+                for index in failed { replies[index] = outcome }
+                done(replies)
+            }
+        }
+        for (slot, (node, indices)) in targets.enumerated() {
+            pipes(to: node).apply.submit(indices.map { records[$0] }) { gather.set(slot, $0 != nil) }
+        }
+    }
+
     // MARK: Commands
 
     /// Runs a client's command and returns the reply.

@@ -92,6 +92,7 @@ final class RESPConnection: ChannelInboundHandler {
             guard let request else { break }
             handle(request)
         }
+        startSets()
         if input.readableBytes == 0 { input.clear() } else { input.discardReadBytes() }
         if replies.count >= Self.maximumInFlight, !paused {
             paused = true
@@ -117,8 +118,32 @@ final class RESPConnection: ChannelInboundHandler {
         guard let command = Self.fast(request) ?? Self.parse(request, number: number, into: self) else { return }
         if !blocked.isEmpty || conflicts(command) {
             blocked.append((command, number))
+        } else if case .set(let key, let value, nil, nil) = command {
+            // Gathered, and started together at the end of this read.
+            plainWrites += 1
+            sets.append((number, key, value))
         } else {
             dispatch(command, number: number)
+        }
+    }
+
+    /// The plain SETs of the current read, started together once it has been parsed.
+    private var sets: [(number: Int, key: String, value: [UInt8])] = []
+
+    private func startSets() {
+        guard !sets.isEmpty, let context else { return }
+        let batch = sets
+        sets = []
+        let loop = context.eventLoop
+        let me = NIOLoopBound(self, eventLoop: loop)
+        node.startSets(batch.map { ($0.key, $0.value) }) { results in
+            let complete: @Sendable () -> Void = {
+                for (set, result) in zip(batch, results) { me.value.reply(number: set.number, result) }
+                me.value.plainWrites -= batch.count
+                me.value.unblock()
+                me.value.flushSoon()
+            }
+            if loop.inEventLoop { complete() } else { loop.execute(complete) }
         }
     }
 
