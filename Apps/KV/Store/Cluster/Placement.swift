@@ -24,18 +24,31 @@ public struct Placement: Sendable, Equatable {
     public func holders(of key: String) -> [NodeID] {
         let keyHash = Self.hash(key)
         let count = min(replicas, nodes.count)
-        // The `count` best scores, best first: an insertion into a short list, no sort.
-        var best: [(score: UInt64, index: Int)] = []
-        best.reserveCapacity(count + 1)
-        for index in nodes.indices {
-            let score = Self.score(keyHash, weights[index])
-            guard best.count < count || score > best[best.count - 1].score else { continue }
-            var position = best.count
-            while position > 0, best[position - 1].score < score { position -= 1 }
-            best.insert((score, index), at: position)
-            if best.count > count { best.removeLast() }
+        var result: [NodeID] = []
+        result.reserveCapacity(count)
+        // The best `count` scores, best first, by repeated scans below the last one taken
+        // (`count` is small): no sort, no buffer but the result.
+        var ceiling = UInt64.max
+        var ceilingIndex = Int.max
+        for _ in 0..<count {
+            var best: UInt64 = 0
+            var bestIndex = -1
+            for index in weights.indices {
+                let score = Self.score(keyHash, weights[index])
+                // Strictly below the last taken, ties broken by index, so each node comes once.
+                let below = score < ceiling || (score == ceiling && index > ceilingIndex)
+                guard below else { continue }
+                if bestIndex < 0 || score > best || (score == best && index < bestIndex) {
+                    best = score
+                    bestIndex = index
+                }
+            }
+            guard bestIndex >= 0 else { break }
+            result.append(nodes[bestIndex])
+            ceiling = best
+            ceilingIndex = bestIndex
         }
-        return best.map { nodes[$0.index] }
+        return result
     }
 
     /// Whether `node` holds `key`: fewer than `replicas` nodes rank above it (no allocation).
