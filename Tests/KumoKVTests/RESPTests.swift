@@ -132,3 +132,42 @@ struct KVCommandTests {
         #expect(globMatches("*a*b*c*", "xxaxxbxxcxx") && !globMatches("*a*b*c*", "xxcxxbxxa"))
     }
 }
+
+@Suite("RESP fast path for GET and SET")
+struct RESPFastPathTests {
+    let parser = RESPParser()
+
+    @Test("GET and SET are read straight from the bytes; anything else, or a cut request, is left to the general parser")
+    func fastPath() {
+        var set = ByteBuffer(string: "*3\r\n$3\r\nset\r\n$3\r\nkey\r\n$5\r\nva\r\nl\r\nrest")
+        let read = parser.nextGetOrSet(&set)
+        #expect(read?.key == Array("key".utf8) && read?.value == Array("va\r\nl".utf8))
+        #expect(set.readableBytes == 4)
+        var get = ByteBuffer(string: "*2\r\n$3\r\nGET\r\n$1\r\nk\r\n")
+        let got = parser.nextGetOrSet(&get)
+        #expect(got?.key == Array("k".utf8) && got?.value == nil && get.readableBytes == 0)
+        let whole = "*3\r\n$3\r\nSET\r\n$1\r\nk\r\n$1\r\nv\r\n"
+        for cut in 0..<whole.utf8.count {
+            var buffer = ByteBuffer(string: String(whole.utf8.prefix(cut))!)
+            #expect(parser.nextGetOrSet(&buffer) == nil)
+            #expect(buffer.readableBytes == cut)
+        }
+        for other in ["*2\r\n$3\r\nDEL\r\n$1\r\nk\r\n", "*3\r\n$3\r\nGET\r\n$1\r\nk\r\n$1\r\nx\r\n", "PING\r\n",
+                      "*3\r\n$3\r\nSET\r\n$x\r\nk\r\n$1\r\nv\r\n", "*3\r\n$3\r\nSET\r\n$1\r\nkk\r\n$1\r\nv\r\n"] {
+            var buffer = ByteBuffer(string: other)
+            #expect(parser.nextGetOrSet(&buffer) == nil, "\(other.debugDescription)")
+            #expect(buffer.readableBytes == other.utf8.count)
+        }
+    }
+
+    @Test("random bytes never crash the fast path, and it consumes only what it returns")
+    func random() {
+        var generator = SystemRandomNumberGenerator()
+        let alphabet = Array("*$23\r\nSETGsetg0123456789kv".utf8)
+        for _ in 0..<5000 {
+            let bytes = (0..<Int.random(in: 0...40, using: &generator)).map { _ in alphabet.randomElement(using: &generator)! }
+            var buffer = ByteBuffer(bytes: bytes)
+            if parser.nextGetOrSet(&buffer) == nil { #expect(buffer.readableBytes == bytes.count) }
+        }
+    }
+}

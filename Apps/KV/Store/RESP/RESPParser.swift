@@ -132,3 +132,61 @@ public struct RESPParser: Sendable {
         (32..<127).contains(byte) ? String(UnicodeScalar(byte)) : "\\x" + String(byte, radix: 16)
     }
 }
+
+extension RESPParser {
+    /// `SET key value` or `GET key` sent as RESP arrays (what redis-benchmark and most clients
+    /// send), read straight from the buffer without building RESP values; consumed only when
+    /// complete and well-formed. `nil` for anything else, which the general parser then reads.
+    public func nextGetOrSet(_ buffer: inout ByteBuffer) -> (key: [UInt8], value: [UInt8]?)? {
+        let view = buffer.readableBytesView
+        var index = view.startIndex
+        func expect(_ bytes: StaticString) -> Bool {
+            let count = bytes.utf8CodeUnitCount
+            guard view.endIndex - index >= count else { return false }
+            let matches = bytes.withUTF8Buffer { pattern in
+                pattern.indices.allSatisfy { view[index + $0] == pattern[$0] }
+            }
+            if matches { index += count }
+            return matches
+        }
+        func bulk() -> Range<Int>? {
+            guard index < view.endIndex, view[index] == UInt8(ascii: "$") else { return nil }
+            index += 1
+            var length = 0
+            var digits = 0
+            while index < view.endIndex, view[index] >= UInt8(ascii: "0"), view[index] <= UInt8(ascii: "9"), digits < 10 {
+                length = length * 10 + Int(view[index] - UInt8(ascii: "0"))
+                index += 1
+                digits += 1
+            }
+            guard digits > 0, length <= Self.maximumBulk, expect("\r\n") else { return nil }
+            guard view.endIndex - index >= length + 2 else { return nil }
+            let range = index..<(index + length)
+            index += length
+            return expect("\r\n") ? range : nil
+        }
+        let isSet: Bool
+        if expect("*3\r\n$3\r\n") {
+            isSet = true
+        } else if expect("*2\r\n$3\r\n") {
+            isSet = false
+        } else {
+            return nil
+        }
+        guard view.endIndex - index >= 5 else { return nil }
+        let name = (view[index] | 0x20, view[index + 1] | 0x20, view[index + 2] | 0x20)
+        let wanted = isSet ? (UInt8(ascii: "s"), UInt8(ascii: "e"), UInt8(ascii: "t")) : (UInt8(ascii: "g"), UInt8(ascii: "e"), UInt8(ascii: "t"))
+        guard name == wanted else { return nil }
+        index += 3
+        guard expect("\r\n"), let key = bulk() else { return nil }
+        var value: Range<Int>?
+        if isSet {
+            guard let range = bulk() else { return nil }
+            value = range
+        }
+        let keyBytes = Array(view[key])
+        let valueBytes = value.map { Array(view[$0]) }
+        buffer.moveReaderIndex(to: index)
+        return (keyBytes, valueBytes)
+    }
+}

@@ -81,6 +81,16 @@ final class RESPConnection: ChannelInboundHandler {
             input.writeBuffer(&bytes)
         }
         while !closing {
+            // GET and SET, the most frequent requests, straight from the bytes.
+            if let (keyBytes, value) = parser.nextGetOrSet(&input) {
+                let number = enqueue()
+                guard let key = String(validating: keyBytes, as: UTF8.self) else {
+                    reply(number: number, .err("keys must be UTF-8 text"))
+                    continue
+                }
+                submit(value.map { .set(key, $0, expiresIn: nil, condition: nil) } ?? .get(key), number: number)
+                continue
+            }
             let request: RESPValue?
             do {
                 request = try parser.next(&input)
@@ -116,6 +126,10 @@ final class RESPConnection: ChannelInboundHandler {
     private func handle(_ request: RESPValue) {
         let number = enqueue()
         guard let command = Self.fast(request) ?? Self.parse(request, number: number, into: self) else { return }
+        submit(command, number: number)
+    }
+
+    private func submit(_ command: KVCommand, number: Int) {
         if !blocked.isEmpty || conflicts(command) {
             blocked.append((command, number))
         } else if case .set(let key, let value, nil, nil) = command {
