@@ -208,7 +208,6 @@ public final class KVNode: Sendable {
     /// Writes `records` to every live holder of their keys (and here if `appliedHere` is false
     /// and this node holds them); returns once each applied them, or an error reply.
     func replicate(_ records: [KVRecord], appliedHere: Bool) async -> RESPValue? {
-        if records.count == 1 { return await replicate(records[0], appliedHere: appliedHere) }
         var acknowledged: [NodeID: Set<Int>] = [:]
         if appliedHere { acknowledged[me] = Set(records.indices) }
         let clock = ContinuousClock()
@@ -251,47 +250,6 @@ public final class KVNode: Sendable {
             for (node, indices) in applied { acknowledged[node, default: []].formUnion(indices) }
             if applied.count < pending.count {
                 // A holder did not answer: it answers, or the cluster downs it and the keys move.
-                guard clock.now < deadline else {
-                    return .err("a replica did not apply the write within \(Self.writePatience); it was not acknowledged")
-                }
-                try? await Task.sleep(for: .milliseconds(50))
-            }
-        }
-    }
-
-    /// ``replicate(_:appliedHere:)`` for one record (a SET, an INCR), with no dictionaries.
-    private func replicate(_ record: KVRecord, appliedHere: Bool) async -> RESPValue? {
-        var acknowledged: [NodeID] = appliedHere ? [me] : []
-        let clock = ContinuousClock()
-        let deadline = clock.now + Self.writePatience
-        while true {
-            var remote: [NodeID] = []
-            for holder in placement.holders(of: record.key) where !acknowledged.contains(holder) {
-                if holder == me {
-                    do {
-                        try applyHere([record])
-                    } catch {
-                        return .err("this node could not store the write: \(error)")
-                    }
-                    acknowledged.append(me)
-                } else {
-                    remote.append(holder)
-                }
-            }
-            if remote.isEmpty { return nil }
-            let results: [Bool]
-            if remote.count == 1 {
-                results = [await apply([record], at: remote[0])]
-            } else {
-                results = await withCheckedContinuation { (continuation: CheckedContinuation<[Bool], Never>) in
-                    let gather = Gather(count: remote.count, continuation: continuation)
-                    for (slot, node) in remote.enumerated() {
-                        pipes(to: node).apply.submit([record]) { gather.set(slot, $0 != nil) }
-                    }
-                }
-            }
-            for (node, applied) in zip(remote, results) where applied { acknowledged.append(node) }
-            if results.contains(false) {
                 guard clock.now < deadline else {
                     return .err("a replica did not apply the write within \(Self.writePatience); it was not acknowledged")
                 }

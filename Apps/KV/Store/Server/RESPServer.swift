@@ -125,7 +125,7 @@ final class RESPConnection: ChannelInboundHandler {
 
     private func handle(_ request: RESPValue) {
         let number = enqueue()
-        guard let command = Self.fast(request) ?? Self.parse(request, number: number, into: self) else { return }
+        guard let command = Self.parse(request, number: number, into: self) else { return }
         submit(command, number: number)
     }
 
@@ -159,19 +159,6 @@ final class RESPConnection: ChannelInboundHandler {
             }
             if loop.inEventLoop { complete() } else { loop.execute(complete) }
         }
-    }
-
-    /// GET key and SET key value, the most frequent requests, read without the general parser.
-    private static func fast(_ request: RESPValue) -> KVCommand? {
-        guard case .array(let items?) = request, items.count == 2 || items.count == 3, case .bulk(let name?) = items[0],
-            name.count == 3, name[1] | 0x20 == UInt8(ascii: "e"), name[2] | 0x20 == UInt8(ascii: "t"),
-            case .bulk(let keyBytes?) = items[1], let key = String(validating: keyBytes, as: UTF8.self)
-        else { return nil }
-        if items.count == 2, name[0] | 0x20 == UInt8(ascii: "g") { return .get(key) }
-        if items.count == 3, name[0] | 0x20 == UInt8(ascii: "s"), case .bulk(let value?) = items[2] {
-            return .set(key, value, expiresIn: nil, condition: nil)
-        }
-        return nil
     }
 
     /// The general parser: the command, or `nil` after replying with its error.
