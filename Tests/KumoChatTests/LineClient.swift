@@ -50,6 +50,19 @@ final class LineClient: Sendable {
         return false
     }
 
+    /// Waits for every one of `lines`, in any order (lines from different servers).
+    func expectAll(_ lines: [String], timeout: Duration = .seconds(10), sourceLocation: SourceLocation = #_sourceLocation) async {
+        let clock = ContinuousClock()
+        let end = clock.now + timeout
+        var missing = lines
+        while clock.now < end {
+            missing.removeAll { self.lines.takeAnywhere($0) }
+            if missing.isEmpty { return }
+            try? await Task.sleep(for: .milliseconds(10))
+        }
+        Issue.record("never received \(missing); received \(self.lines.all)", sourceLocation: sourceLocation)
+    }
+
     /// Whether `line` arrives within `timeout` (for lines that must not come).
     func receives(_ line: String, within timeout: Duration) async -> Bool {
         let clock = ContinuousClock()
@@ -91,6 +104,15 @@ private final class Inbox: Sendable {
         state.withLock { state in
             guard let index = state.lines.firstIndex(of: line) else { return false }
             state.lines.removeFirst(index + 1)
+            return true
+        }
+    }
+
+    /// Removes `line` alone, if it came.
+    func takeAnywhere(_ line: String) -> Bool {
+        state.withLock { state in
+            guard let index = state.lines.firstIndex(of: line) else { return false }
+            state.lines.remove(at: index)
             return true
         }
     }

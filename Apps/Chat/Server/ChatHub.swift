@@ -36,7 +36,10 @@ actor ChatHub {
     /// As the names' authority: the names granted, and to which server.
     private var claims: [String: NodeID] = [:]
     /// The other chat servers, each with its outbox (events in order).
-    private var peers: [NodeID: AsyncStream<ChatEvent>.Continuation] = [:]
+    private var peers: [NodeID: Outbox] = [:]
+    /// For each other server, the number of the last of its events shown here: an event sent
+    /// again (its answer was lost) is shown once.
+    private var delivered: [NodeID: UInt64] = [:]
     private var watchers: [Task<Void, Never>] = []
 
     init(system: ClusterSystem, lineLimit: Int) {
@@ -70,7 +73,7 @@ actor ChatHub {
 
     func stop() {
         for watcher in watchers { watcher.cancel() }
-        for outbox in peers.values { outbox.finish() }
+        for outbox in peers.values { outbox.close() }
         peers = [:]
         for client in clients.values { client.link.channel.close(promise: nil) }
     }
@@ -211,7 +214,15 @@ actor ChatHub {
 
     private func broadcast(_ event: ChatEvent) {
         apply(event)
-        for outbox in peers.values { outbox.yield(event) }
+        for outbox in peers.values { outbox.events.yield(event) }
+    }
+
+    /// An event of the server on `server`, the `number`th it sent here: shown unless it was
+    /// already.
+    func deliver(_ event: ChatEvent, number: UInt64, from server: NodeID) {
+        guard !gone.contains(server), number > delivered[server, default: 0] else { return }
+        delivered[server] = number
+        apply(event)
     }
 
     func apply(_ event: ChatEvent) {
@@ -247,7 +258,8 @@ actor ChatHub {
     /// A server left or died: its clients are gone, for everyone here to see.
     private func serverGone(_ node: NodeID) {
         gone.insert(node)
-        peers.removeValue(forKey: node)?.finish()
+        delivered.removeValue(forKey: node)
+        peers.removeValue(forKey: node)?.close()
         for (name, owner) in claims where owner == node { claims.removeValue(forKey: name) }
         for (name, server) in directory.sorted(by: { $0.key < $1.key }) where server == node {
             directory.removeValue(forKey: name)
@@ -262,16 +274,51 @@ actor ChatHub {
     /// Starts the outbox to the chat server on `node`, introducing this server's clients first.
     private func addPeer(_ node: NodeID) {
         guard node != me, peers[node] == nil, !gone.contains(node) else { return }
-        let (events, outbox) = AsyncStream<ChatEvent>.makeStream()
-        peers[node] = outbox
+        let (events, continuation) = AsyncStream<ChatEvent>.makeStream()
         let names = Array(local.keys)
         let system = system
         let me = me
-        // One task per peer: events reach it in the order they were sent.
-        Task {
+        let logger = logger
+        // One task per peer: events reach it in the order they were sent, each until it is
+        // answered (a call that fails is made again; the peer shows an event once), until the
+        // server on `node` is gone.
+        let sender = Task {
             guard let peer = try? ChatPeer.resolve(id: .named(ChatPeer.actorName, on: node), using: system) else { return }
-            try? await peer.introduce(names, server: me)
-            for await event in events { try? await peer.deliver(event) }
+            await Self.untilAnswered(logger: logger, node: node) { try await peer.introduce(names, server: me) }
+            var number: UInt64 = 0
+            for await event in events {
+                number += 1
+                await Self.untilAnswered(logger: logger, node: node) { [number] in
+                    try await peer.deliver(event, number: number, server: me)
+                }
+            }
+        }
+        peers[node] = Outbox(events: continuation, sender: sender)
+    }
+
+    /// Makes `call` until it returns, waiting a little more after each failure; stops when
+    /// the task is cancelled (the peer is gone).
+    private static func untilAnswered(logger: Logger, node: NodeID, _ call: () async throws -> Void) async {
+        var pause = Duration.milliseconds(50)
+        while !Task.isCancelled {
+            do {
+                return try await call()
+            } catch {
+                logger.debug("a chat server did not answer; telling it again", metadata: ["kumo.node": "\(node)", "error": "\(error)"])
+                try? await Task.sleep(for: pause)
+                pause = min(pause * 2, .seconds(1))
+            }
+        }
+    }
+
+    /// The events on their way to one other server, and the task that sends them.
+    private struct Outbox {
+        var events: AsyncStream<ChatEvent>.Continuation
+        var sender: Task<Void, Never>
+
+        func close() {
+            events.finish()
+            sender.cancel()
         }
     }
 

@@ -24,9 +24,10 @@ distributed actor ChatPeer {
         await hub.free(name, from: server)
     }
 
-    /// Shows an event to this server's clients.
-    distributed func deliver(_ event: ChatEvent) async {
-        await hub.apply(event)
+    /// Shows an event, the `number`th the server on `server` sent here, to this server's
+    /// clients, unless it was shown already (a call made again after its answer was lost).
+    distributed func deliver(_ event: ChatEvent, number: UInt64, server: NodeID) async {
+        await hub.deliver(event, number: number, from: server)
     }
 
     /// The names of the clients of the server on `server`, told once when the servers meet.
