@@ -20,12 +20,15 @@ let package = Package(
         .library(name: "KumoJobs", targets: ["KumoJobs"]),
         .library(name: "KumoCRDT", targets: ["KumoCRDT"]),
         .library(name: "KumoGears", targets: ["KumoGears"]),
+        .library(name: "KumoDeploy", targets: ["KumoDeploy"]),
         .executable(name: "kumo", targets: ["KumoCLI"]),
         .executable(name: "kumo-bench", targets: ["KumoBench"]),
         .executable(name: "kumo-pythagorean", targets: ["kumo-pythagorean"]),
         .executable(name: "kumo-gears", targets: ["kumo-gears"]),
         .executable(name: "kumo-chat", targets: ["kumo-chat"]),
         .executable(name: "kumo-kv", targets: ["kumo-kv"]),
+        .executable(name: "kumo-sharded-web", targets: ["kumo-sharded-web"]),
+        .executable(name: "kumo-election", targets: ["kumo-election"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.2"),
@@ -40,6 +43,7 @@ let package = Package(
         .package(url: "https://github.com/x-sheep/swift-property-based.git", from: "2.0.1"),
         .package(url: "https://github.com/groue/GRDB.swift.git", from: "7.10.0"),
         .package(url: "https://github.com/adam-fowler/compress-nio.git", from: "1.5.0"),
+        .package(url: "https://github.com/jpsim/Yams.git", from: "6.2.2"),
     ],
     targets: [
         // Meta-computation with no I/O: identities, the binary Codable coder, the frame format.
@@ -78,6 +82,9 @@ let package = Package(
             name: "KumoNode",
             dependencies: [
                 "Kumo",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "Logging", package: "swift-log"),
@@ -147,6 +154,24 @@ let package = Package(
             ],
             swiftSettings: swiftSettings
         ),
+        // Deployment described in Swift (Metaparticle): Kubernetes manifests from a program's own
+        // description, the sharding front, leader election with fencing tokens. An add-on: it
+        // stands on the core's public API only.
+        .target(
+            name: "KumoDeploy",
+            dependencies: [
+                "Kumo",
+                "KumoCore",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "DequeModule", package: "swift-collections"),
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Yams", package: "Yams"),
+            ],
+            swiftSettings: swiftSettings
+        ),
         // Small distributed actors the demo, the `kumo node` command and the tests share; not a
         // product.
         .target(
@@ -161,9 +186,11 @@ let package = Package(
                 "KumoJobs",
                 "KumoCRDT",
                 "KumoGears",
+                "KumoDeploy",
                 "KumoNode",
                 "KumoTestKit",
                 "KumoExamples",
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ],
@@ -188,6 +215,30 @@ let package = Package(
             ],
             path: "Examples/Gears",
             exclude: ["ring.dot"],
+            swiftSettings: swiftSettings
+        ),
+        // Metaparticle's sharded web server and its election example: `swift run kumo-sharded-web`,
+        // `swift run kumo-election node …`.
+        .executableTarget(
+            name: "kumo-sharded-web",
+            dependencies: [
+                "Kumo", "KumoDeploy", "KumoNode",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+            ],
+            path: "Examples/ShardedWeb",
+            swiftSettings: swiftSettings
+        ),
+        .executableTarget(
+            name: "kumo-election",
+            dependencies: [
+                "Kumo", "KumoDeploy", "KumoNode",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ],
+            path: "Examples/Election",
             swiftSettings: swiftSettings
         ),
         // The peer-to-peer chat server of Cloud Haskell's chapter 14, on Kumo's public API: the
@@ -268,6 +319,16 @@ let package = Package(
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
             ],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "KumoDeployTests",
+            dependencies: [
+                "Kumo", "KumoDeploy", "KumoNode", "KumoTestKit",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+            ],
+            exclude: ["Snapshots"],
             swiftSettings: swiftSettings
         ),
         .testTarget(

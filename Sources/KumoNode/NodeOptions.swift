@@ -20,6 +20,11 @@ public struct NodeOptions: ParsableArguments {
     @Option(help: "The port to listen on (0 picks a free one).")
     public var port: Int = 7000
 
+    /// `--advertise-host`: the host other nodes reach this one at, when it listens on `0.0.0.0`
+    /// (in a Kubernetes pod, the pod's IP); when absent, `KUMO_ADVERTISE_HOST`, else `--host`.
+    @Option(help: "The host other nodes reach this one at, when --host is 0.0.0.0 (or set KUMO_ADVERTISE_HOST; in Kubernetes, the pod's IP).")
+    public var advertiseHost: String?
+
     /// `--seed HOST:PORT` (repeatable): the seeds or control nodes to join through.
     @Option(name: .customLong("seed"), help: "A seed or control node to join through, as HOST:PORT (repeatable).")
     public var seeds: [String] = []
@@ -27,6 +32,16 @@ public struct NodeOptions: ParsableArguments {
     /// `--dns NAME:PORT`: join the nodes a DNS name resolves to.
     @Option(help: "Join the nodes a DNS name resolves to (a Kubernetes headless service), as NAME:PORT.")
     public var dns: String?
+
+    /// `--hosts-file PATH`: resolve `--dns` through a file in the hosts format instead of the
+    /// system's resolver (to try Kubernetes-style discovery on one machine).
+    @Option(help: "Resolve --dns through this file in the format of /etc/hosts, read again on every lookup.")
+    public var hostsFile: String?
+
+    /// `--health-port`: serve `/healthz`, `/readyz` and `/leave` over HTTP on this port
+    /// (``HealthEndpoint``), on `--host`.
+    @Option(help: "Serve the node's health over HTTP on this port: /healthz, /readyz, /leave (for Kubernetes' probes and preStop hook).")
+    public var healthPort: Int?
 
     /// `--multicast`: find other nodes by UDP multicast on the local network.
     @Flag(help: "Find other nodes by UDP multicast on the local network.")
@@ -82,6 +97,14 @@ public struct NodeOptions: ParsableArguments {
         var settings = ClusterSettings(name: name ?? defaultName, secret: secret)
         settings.host = host
         settings.port = port
+        if let advertised = advertiseHost ?? environment("KUMO_ADVERTISE_HOST"), !advertised.isEmpty {
+            settings.advertisedHost = advertised
+        } else if host == "0.0.0.0" || host == "::" {
+            throw ValidationError("a node listening on \(host) needs --advertise-host (or KUMO_ADVERTISE_HOST): the address other nodes reach it at")
+        }
+        if let healthPort, !(0...65535).contains(healthPort) {
+            throw ValidationError("--health-port must be between 0 and 65535, not \(healthPort)")
+        }
         guard let role = NodeRole(named: role) else { throw ValidationError("--role must be member or client, not '\(role)'") }
         settings.role = role
         if let downingTimeout {
@@ -96,7 +119,10 @@ public struct NodeOptions: ParsableArguments {
         }
         if let dns {
             guard let address = NodeAddress(parsing: dns) else { throw ValidationError("--dns '\(dns)' is not NAME:PORT") }
-            settings.discovery = settings.discovery.and(.dns(address.host, port: address.port))
+            let resolver = hostsFile.map { DNSResolver.hostsFile($0) } ?? .system
+            settings.discovery = settings.discovery.and(.dns(address.host, port: address.port, resolver: resolver))
+        } else if hostsFile != nil {
+            throw ValidationError("--hosts-file resolves the name of --dns, which is missing")
         }
         if multicast { settings.discovery = settings.discovery.and(.multicast()) }
         if let socketBufferKiB {

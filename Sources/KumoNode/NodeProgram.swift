@@ -74,7 +74,7 @@ extension NodeProgram {
 
     /// Runs the node: see ``NodeProgram``.
     public func run() async throws {
-        try await runNode(try clusterSettings(), readyLabel: Self.readyLabel) { system in
+        try await runNode(try clusterSettings(), readyLabel: Self.readyLabel, healthPort: options.healthPort) { system in
             try await setUp(system)
         }
     }

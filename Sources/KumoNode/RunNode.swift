@@ -13,12 +13,19 @@ import ServiceLifecycle
 /// Runs a node until SIGINT or SIGTERM (a graceful leave), or until the cluster downs it (then
 /// throws `ExitCode(2)`).
 func runNode(
-    _ settings: ClusterSettings, readyLabel: String, setUp: (ClusterSystem) async throws -> [any DistributedActor]
+    _ settings: ClusterSettings, readyLabel: String, healthPort: Int? = nil,
+    setUp: (ClusterSystem) async throws -> [any DistributedActor]
 ) async throws {
     let system = try await ClusterSystem(settings: settings)
     let actors: [any DistributedActor]
+    let health: HealthEndpoint?
     do {
         actors = try await setUp(system)
+        if let healthPort {
+            health = try await HealthEndpoint(system: system, host: settings.host, port: healthPort)
+        } else {
+            health = nil
+        }
     } catch {
         // The command fails with the error, which ArgumentParser reports on stderr.
         await system.shutdown()
@@ -27,7 +34,8 @@ func runNode(
     // The ready line is the node's one deliberate output: it goes to standard output, apart from
     // the log (which may go anywhere), so that a parent process can wait for it and read the
     // address from it; it is flushed because a pipe's stdout is block-buffered.
-    print("\(readyLabel) ready: name=\(settings.name) address=\(system.node.address) incarnation=\(String(system.node.incarnation, radix: 16))")
+    let healthField = health.map { " health=\($0.port)" } ?? ""
+    print("\(readyLabel) ready: name=\(settings.name) address=\(system.node.address) incarnation=\(String(system.node.incarnation, radix: 16))\(healthField)")
     fflush(nil)
     let group = ServiceGroup(
         configuration: ServiceGroupConfiguration(
@@ -38,6 +46,7 @@ func runNode(
             gracefulShutdownSignals: [.sigterm, .sigint],
             logger: settings.logger))
     try await group.run()
+    await health?.close()
     withExtendedLifetime(actors) {}
     // The watcher has logged why.
     if system.isDowned { throw ExitCode(2) }

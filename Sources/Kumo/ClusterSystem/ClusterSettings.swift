@@ -20,6 +20,9 @@ public struct ClusterSettings: Sendable {
     public var host: String
     /// The port to listen on; 0 picks a free port. Default 0.
     public var port: Int
+    /// The host other nodes reach this node at, when it differs from ``host``: a node that
+    /// listens on `0.0.0.0` in a Kubernetes pod advertises the pod's IP. Default `nil`: ``host``.
+    public var advertisedHost: String?
     /// The shared cluster secret. Nodes prove to each other that they know it (HMAC-SHA256
     /// challenge–response); it never crosses the wire.
     public var secret: String
@@ -133,6 +136,7 @@ public struct ClusterSettings: Sendable {
         self.name = name
         self.host = "127.0.0.1"
         self.port = 0
+        self.advertisedHost = nil
         self.secret = secret
         self.seeds = []
         self.discovery = .none

@@ -100,7 +100,7 @@ public final class ClusterSystem: DistributedActorSystem, Sendable {
         let port = server.localAddress?.port ?? settings.port
         self.serverChannel = server
         self.settings = settings
-        self.node = NodeID(address: NodeAddress(host: settings.host, port: port), incarnation: incarnation)
+        self.node = NodeID(address: NodeAddress(host: settings.advertisedHost ?? settings.host, port: port), incarnation: incarnation)
         var logger = settings.logger
         logger[metadataKey: "kumo.node"] = "\(settings.name)@\(node.address)"
         self.logger = logger

@@ -7,7 +7,7 @@ import NIOPosix
 public struct Discovery: Sendable {
     enum Method: Sendable {
         case seeds([NodeAddress])
-        case dns(host: String, port: Int)
+        case dns(host: String, port: Int, resolver: DNSResolver)
         case multicast(MulticastDiscovery.Configuration)
     }
 
@@ -18,7 +18,11 @@ public struct Discovery: Sendable {
 
     /// Every address a DNS name resolves to, at `port` — a Kubernetes headless service resolves
     /// to all its pods. Resolved again on every join attempt, so pods that start later are found.
-    public static func dns(_ host: String, port: Int) -> Discovery { Discovery(methods: [.dns(host: host, port: port)]) }
+    /// - Parameter resolver: how the name is resolved: the system's resolver (default), a hosts
+    ///   file (``DNSResolver/hostsFile(_:)``), or any other.
+    public static func dns(_ host: String, port: Int, resolver: DNSResolver = .system) -> Discovery {
+        Discovery(methods: [.dns(host: host, port: port, resolver: resolver)])
+    }
 
     /// Nodes announcing themselves by UDP multicast on the local network (Cloud Haskell's
     /// `findPeers`).
@@ -51,51 +55,14 @@ public struct Discovery: Sendable {
             switch method {
             case .seeds(let addresses):
                 result += addresses
-            case .dns(let host, let port):
-                result += await Self.resolve(host, port: port)
+            case .dns(let host, let port, let resolver):
+                result += await resolver.resolve(host).map { NodeAddress(host: $0, port: port) }
             case .multicast:
                 result += multicast?.discovered ?? []
             }
         }
         var seen = Set<NodeAddress>()
         return result.filter { seen.insert($0).inserted }
-    }
-
-    /// Resolves `host` to all its IPv4 and IPv6 addresses (getaddrinfo, off the event loops).
-    static func resolve(_ host: String, port: Int) async -> [NodeAddress] {
-        let addresses: [String]? = try? await NIOThreadPool.singleton.runIfActive {
-            var hints = addrinfo()
-            hints.ai_socktype = Int32(SOCK_STREAM.rawValue)
-            var list: UnsafeMutablePointer<addrinfo>?
-            guard getaddrinfo(host, nil, &hints, &list) == 0, let first = list else { return [] }
-            defer { freeaddrinfo(list) }
-            var result: [String] = []
-            var cursor: UnsafeMutablePointer<addrinfo>? = first
-            while let entry = cursor {
-                if let address = entry.pointee.ai_addr,
-                   let socketAddress = try? SocketAddress(address, length: Int(entry.pointee.ai_addrlen)),
-                   let ip = socketAddress.ipAddress, !result.contains(ip)
-                {
-                    result.append(ip)
-                }
-                cursor = entry.pointee.ai_next
-            }
-            return result
-        }
-        return (addresses ?? []).map { NodeAddress(host: $0, port: port) }
-    }
-}
-
-extension SocketAddress {
-    fileprivate init(_ address: UnsafePointer<sockaddr>, length: Int) throws {
-        switch Int32(address.pointee.sa_family) {
-        case AF_INET:
-            self = address.withMemoryRebound(to: sockaddr_in.self, capacity: 1) { SocketAddress($0.pointee, host: "") }
-        case AF_INET6:
-            self = address.withMemoryRebound(to: sockaddr_in6.self, capacity: 1) { SocketAddress($0.pointee, host: "") }
-        default:
-            throw ClusterError(.invalidConfiguration, "unsupported address family \(address.pointee.sa_family)")
-        }
     }
 }
 
