@@ -126,7 +126,7 @@ struct ChatClusterTests {
 
     @Test("a server that dies takes its clients with it, for every other server's clients")
     func serverDies() async throws {
-        let (cluster, servers) = try await start(3, downAfter: .seconds(1))
+        let (cluster, servers) = try await start(3, downAfter: .seconds(3))
         let alice = try await join("alice", at: servers[0])
         let bob = try await join("bob", at: servers[1])
         let carol = try await join("carol", at: servers[2])

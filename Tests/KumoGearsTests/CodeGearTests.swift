@@ -319,7 +319,7 @@ struct CodeGearTests {
 
     @Test("a gear waiting on a remote DGM whose node dies fails naming the DGM and the node")
     func remoteDies() async throws {
-        let cluster = try await TestCluster.start(nodes: 2, downAfter: .seconds(1))
+        let cluster = try await TestCluster.start(nodes: 2, downAfter: .seconds(3))
         try await cluster.waitForConvergence()
         let a = try CodeGearManager(name: "a", system: cluster.nodes[0])
         _ = try CodeGearManager(name: "b", system: cluster.nodes[1])

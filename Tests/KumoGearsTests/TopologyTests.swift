@@ -130,7 +130,7 @@ struct TopologyTests {
 
     @Test("a full graph refuses the next manager; a node that dies frees its name for a newcomer")
     func deathFreesTheName() async throws {
-        let cluster = try await TestCluster.start(nodes: 5, downAfter: .seconds(1))
+        let cluster = try await TestCluster.start(nodes: 5, downAfter: .seconds(3))
         let pair = "digraph { node0 -> node1 [label=right]; node1 -> node0 [label=right] }"
         let topology = try await TopologyManager(.graph(DOTGraph(parsing: pair)), system: cluster.nodes[0])
         let address = cluster.nodes[0].node.address

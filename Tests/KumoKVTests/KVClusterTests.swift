@@ -146,7 +146,7 @@ struct KVClusterTests {
 
     @Test("a dead node's keys are re-replicated from the survivors; every acknowledged write stays readable")
     func reReplication() async throws {
-        let (cluster, nodes) = try await start(3, downAfter: .seconds(1))
+        let (cluster, nodes) = try await start(3, downAfter: .seconds(3))
         let client = try await RESPClient.connect(port: nodes[0].server.port)
         for index in 0..<100 { #expect(try await client.call("SET", "r\(index)", "v\(index)") == .ok) }
         await cluster.kill(2)
