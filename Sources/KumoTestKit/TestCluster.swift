@@ -25,7 +25,8 @@ public final class TestCluster: Sendable {
         var membership = MembershipSettings()
         membership.gossipInterval = .milliseconds(100)
         membership.probeInterval = .milliseconds(200)
-        membership.probeTimeout = .milliseconds(300)
+        // Long enough that a node of a suite that starves its process's threads still answers.
+        membership.probeTimeout = .milliseconds(800)
         membership.downing = .timeout(downAfter)
         membership.leaveGracePeriod = .milliseconds(400)
         return membership

@@ -48,6 +48,19 @@ struct DowningTests {
         }
     }
 
+    @Test("a pause of this node itself restarts the clocks: the timeout counts only time it ran")
+    func localPause() {
+        let membership = view([(7001, 1, .member, true), (7002, 2, .member, false)])
+        var decider = downing(me: 7001, unreachable: [7002])
+        // Held up for 3 s, one second after 7002 became unreachable: it resumes at start + 4 s.
+        #expect(Downing.isLocalPause(requested: .milliseconds(200), actual: .milliseconds(3200), probeInterval: .milliseconds(200)))
+        #expect(!Downing.isLocalPause(requested: .milliseconds(500), actual: .milliseconds(1400), probeInterval: .milliseconds(500)))
+        decider.pausedLocally(at: start + timeout)
+        #expect(decider.decide(membership, now: start + timeout) == .wait)
+        #expect(decider.decide(membership, now: start + timeout * 2 - .milliseconds(1)) == .wait)
+        #expect(decider.decide(membership, now: start + timeout * 2) == .down([node(7002)]))
+    }
+
     @Test("nothing is decided before the timeout")
     func waitsForTheTimeout() {
         let membership = view([(7001, 1, .member, true), (7002, 2, .member, false)])

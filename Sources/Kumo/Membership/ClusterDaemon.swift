@@ -109,8 +109,17 @@ distributed actor ClusterDaemon {
     }
 
     /// Sleeps about `interval` (±20 %, so nodes started together drift apart); false once stopped.
+    /// A sleep that ends far too late means this node itself was held up: the downing clocks
+    /// start again (``Downing/pausedLocally(at:)``).
     private func pause(_ interval: Duration) async -> Bool {
-        try? await Task.sleep(for: interval * Double.random(in: 0.8...1.2))
+        let requested = interval * Double.random(in: 0.8...1.2)
+        let start = clock.now
+        try? await Task.sleep(for: requested)
+        let actual = clock.now - start
+        if Downing.isLocalPause(requested: requested, actual: actual, probeInterval: settings.probeInterval), !downing.unreachableSince.isEmpty {
+            log.notice("this node was held up for \(actual - requested); the unreachable members' downing clocks start again")
+            downing.pausedLocally(at: clock.now)
+        }
         return !Task.isCancelled && !stopped
     }
 

@@ -44,6 +44,21 @@ struct Downing: Sendable {
         if unreachableSince[node] == nil { unreachableSince[node] = now }
     }
 
+    /// This node itself did not run for a while (starved of CPU, stopped, suspended): what it
+    /// failed to hear meanwhile is no evidence against the others. Every running clock starts
+    /// again at `now`, so a member is downed only after the full timeout observed while this
+    /// node runs.
+    mutating func pausedLocally(at now: Instant) {
+        for node in unreachableSince.keys { unreachableSince[node] = now }
+    }
+
+    /// Whether this node's own loop, asked to sleep `requested`, was held up so long
+    /// (`actual`) that its verdicts of the last moments cannot be trusted: more than a second,
+    /// and more than twice the probe interval, late.
+    static func isLocalPause(requested: Duration, actual: Duration, probeInterval: Duration) -> Bool {
+        actual - requested > max(.seconds(1), probeInterval * 2)
+    }
+
     /// The failure detector reaches `node` again, or it is gone: its clock stops.
     mutating func forget(_ node: NodeID) {
         unreachableSince.removeValue(forKey: node)
