@@ -300,11 +300,16 @@ actor ChatHub {
     /// the task is cancelled (the peer is gone).
     private static func untilAnswered(logger: Logger, node: NodeID, _ call: () async throws -> Void) async {
         var pause = Duration.milliseconds(50)
+        var failures = 0
         while !Task.isCancelled {
             do {
                 return try await call()
             } catch {
-                logger.debug("a chat server did not answer; telling it again", metadata: ["kumo.node": "\(node)", "error": "\(error)"])
+                failures += 1
+                // A peer that stays silent is worth a warning: its clients miss what is said.
+                logger.log(
+                    level: failures == 5 ? .warning : .debug, "a chat server did not answer; telling it again",
+                    metadata: ["kumo.node": "\(node)", "error": "\(error)", "attempts": "\(failures)"])
                 try? await Task.sleep(for: pause)
                 pause = min(pause * 2, .seconds(1))
             }
