@@ -154,3 +154,61 @@ extension ClusterTimingTests {
         }
     }
 }
+
+/// Starts background work inside a call: a task that calls `next` after the call has returned.
+distributed actor Spawner {
+    typealias ActorSystem = ClusterSystem
+
+    /// Calls `next.seen` after `delay`, from a task this call starts and does not wait for:
+    /// inheriting the call's context, or on its own.
+    distributed func later(_ next: MetadataEcho, after delay: Duration, independent: Bool) -> Void {
+        let outcome = outcome
+        Task {
+            try? await Task.sleep(for: delay)
+            do {
+                if independent {
+                    _ = try await ClusterSystem.withoutCallContext { try await next.seen("x") }
+                } else {
+                    _ = try await next.seen("x")
+                }
+                outcome.yield("answered")
+            } catch let error as ClusterError {
+                outcome.yield("\(error.code)")
+            } catch {
+                outcome.yield("\(error)")
+            }
+        }
+    }
+
+    let outcome: AsyncStream<String>.Continuation
+
+    init(outcome: AsyncStream<String>.Continuation, actorSystem: ClusterSystem) {
+        self.outcome = outcome
+        self.actorSystem = actorSystem
+    }
+}
+
+extension ClusterTimingTests {
+    @Suite("Work a call starts and does not wait for", .timeLimit(.minutes(1)))
+    struct CallContextTests {
+        @Test("a task started in a call inherits its deadline; in withoutCallContext it has its own")
+        func backgroundWork() async throws {
+            try await withLocalCluster(nodes: 2) { nodes in
+                let (outcomes, continuation) = AsyncStream<String>.makeStream()
+                let spawner = Spawner(outcome: continuation, actorSystem: nodes[1])
+                let echo = MetadataEcho(actorSystem: nodes[0])
+                let remote = try Spawner.resolve(id: spawner.id, using: nodes[0])
+                let echoThere = try MetadataEcho.resolve(id: echo.id, using: nodes[1])
+                var iterator = outcomes.makeAsyncIterator()
+                try await nodes[0].withCallTimeout(.milliseconds(300)) {
+                    try await remote.later(echoThere, after: .milliseconds(600), independent: false)
+                }
+                #expect(await iterator.next() == "timeout", "the inherited deadline had passed")
+                try await nodes[0].withCallTimeout(.milliseconds(300)) {
+                    try await remote.later(echoThere, after: .milliseconds(600), independent: true)
+                }
+                #expect(await iterator.next() == "answered")
+            }
+        }
+    }
+}

@@ -282,14 +282,18 @@ actor ChatHub {
         // One task per peer: events reach it in the order they were sent, each until it is
         // answered (a call that fails is made again; the peer shows an event once), until the
         // server on `node` is gone.
+        // The outbox outlives whatever call made this server meet the peer (an event or an
+        // introduction from it): it must not inherit that call's deadline.
         let sender = Task {
-            guard let peer = try? ChatPeer.resolve(id: .named(ChatPeer.actorName, on: node), using: system) else { return }
-            await Self.untilAnswered(logger: logger, node: node) { try await peer.introduce(names, server: me) }
-            var number: UInt64 = 0
-            for await event in events {
-                number += 1
-                await Self.untilAnswered(logger: logger, node: node) { [number] in
-                    try await peer.deliver(event, number: number, server: me)
+            await ClusterSystem.withoutCallContext {
+                guard let peer = try? ChatPeer.resolve(id: .named(ChatPeer.actorName, on: node), using: system) else { return }
+                await Self.untilAnswered(logger: logger, node: node) { try await peer.introduce(names, server: me) }
+                var number: UInt64 = 0
+                for await event in events {
+                    number += 1
+                    await Self.untilAnswered(logger: logger, node: node) { [number] in
+                        try await peer.deliver(event, number: number, server: me)
+                    }
                 }
             }
         }

@@ -391,6 +391,19 @@ public final class ClusterSystem: DistributedActorSystem, Sendable {
         try await withCallMetadata(key, Array(value.utf8), body)
     }
 
+    /// Runs `body` as if no remote call were being served: the calls it makes get deadlines of
+    /// their own (``ClusterSettings/callTimeout``), no caller and no inherited metadata.
+    ///
+    /// A task created inside a remote call (`Task { … }`) inherits that call's deadline, which
+    /// is right for work the call waits for and wrong for work that outlives it: an outbox, a
+    /// batcher, a background loop would see every call it makes fail once the first call's
+    /// deadline has passed. Such work runs its body in `withoutCallContext`.
+    public static func withoutCallContext<T>(_ body: () async throws -> T) async rethrows -> T {
+        let context = callContext
+        if context.deadline == nil, context.caller == nil, context.metadata.isEmpty { return try await body() }
+        return try await $callContext.withValue(CallContext()) { try await body() }
+    }
+
     /// Runs `body` with remote calls limited to `timeout` (or less, when an enclosing deadline is
     /// sooner). Deadlines travel with calls: a remote actor's own calls share the caller's.
     public func withCallTimeout<T>(_ timeout: Duration, _ body: () async throws -> T) async rethrows -> T {

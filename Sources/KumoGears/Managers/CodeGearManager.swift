@@ -123,11 +123,16 @@ public final class CodeGearManager: Sendable {
     /// the manager runs gears on the loop (``runsGearsOnEventLoop``).
     func start(_ item: GearRunner.Item) {
         let runner = runsGearsOnEventLoop ? GearRunner(cgm: self) : nil
+        // A gear armed by a put that came in a remote call runs on its own: the put's deadline
+        // is not the gear's (a token going round a ring would otherwise stop when the first
+        // put's deadline passed).
         let task = Task(executorPreference: system.executor) {
-            if let runner {
-                await self.runInRow(item, runner: runner)
-            } else {
-                await self.run(item.gear, id: item.id, inputs: item.inputs)
+            await ClusterSystem.withoutCallContext {
+                if let runner {
+                    await self.runInRow(item, runner: runner)
+                } else {
+                    await self.run(item.gear, id: item.id, inputs: item.inputs)
+                }
             }
         }
         runner?.task.withLock { $0 = task }

@@ -1,3 +1,4 @@
+import Kumo
 import Synchronization
 
 /// Coalesces the requests many callers make to one node into few calls: while a call is in
@@ -46,7 +47,9 @@ final class Batcher<Element: Sendable, Output: Sendable>: Sendable {
             state.sending = true
             return true
         }
-        if start { Task(executorPreference: executor) { await self.drain() } }
+        // The batches outlive the call that started them (an atomic op served at a key's
+        // primary, say): they must not inherit its deadline.
+        if start { Task(executorPreference: executor) { await ClusterSystem.withoutCallContext { await self.drain() } } }
     }
 
     private func drain() async {
