@@ -44,7 +44,7 @@ struct ShardFrontProcessTests {
         }
         let front = try await ChildProcess.launch(
             executable: siblingExecutable(named: "kumo", override: "KUMO_BINARY"),
-            arguments: ["shard-front", "--listen", "0", "--pattern", "^/users/([^/?]+)", "--shards", "3", "--probe-milliseconds", "100", "--log-level", "warning"]
+            arguments: ["shard-front", "--listen", "0", "--pattern", "^/users/([^/?]+)", "--shards", "12", "--probe-milliseconds", "100", "--log-level", "warning"]
                 + backends.flatMap { ["--backend", "127.0.0.1:\($0.port)"] },
             readyPrefix: "kumo shard-front ready:")
         processes.append(front)
