@@ -138,55 +138,64 @@ extension RESPParser {
     /// send), read straight from the buffer without building RESP values; consumed only when
     /// complete and well-formed. `nil` for anything else, which the general parser then reads.
     public func nextGetOrSet(_ buffer: inout ByteBuffer) -> (key: [UInt8], value: [UInt8]?)? {
-        let view = buffer.readableBytesView
-        var index = view.startIndex
-        func expect(_ bytes: StaticString) -> Bool {
-            let count = bytes.utf8CodeUnitCount
-            guard view.endIndex - index >= count else { return false }
-            let matches = bytes.withUTF8Buffer { pattern in
-                pattern.indices.allSatisfy { view[index + $0] == pattern[$0] }
+        // One pass over the raw bytes, the cursor an `inout` argument: no closure captures it
+        // (which would box it and check every access at run time), and keys and values are
+        // copied with memcpy.
+        let parsed: (key: [UInt8], value: [UInt8]?, end: Int)? = buffer.withUnsafeReadableBytes { bytes in
+            var index = 0
+            let isSet: Bool
+            if Self.expect(bytes, &index, "*3\r\n$3\r\n") {
+                isSet = true
+            } else if Self.expect(bytes, &index, "*2\r\n$3\r\n") {
+                isSet = false
+            } else {
+                return nil
             }
-            if matches { index += count }
-            return matches
+            guard bytes.count - index >= 5 else { return nil }
+            let name = (bytes[index] | 0x20, bytes[index + 1] | 0x20, bytes[index + 2] | 0x20)
+            let wanted = isSet ? (UInt8(ascii: "s"), UInt8(ascii: "e"), UInt8(ascii: "t")) : (UInt8(ascii: "g"), UInt8(ascii: "e"), UInt8(ascii: "t"))
+            guard name == wanted else { return nil }
+            index += 3
+            guard Self.expect(bytes, &index, "\r\n"), let key = Self.bulk(bytes, &index) else { return nil }
+            var value: Range<Int>?
+            if isSet {
+                guard let range = Self.bulk(bytes, &index) else { return nil }
+                value = range
+            }
+            let keyBytes = [UInt8](UnsafeRawBufferPointer(rebasing: bytes[key]))
+            let valueBytes = value.map { [UInt8](UnsafeRawBufferPointer(rebasing: bytes[$0])) }
+            return (keyBytes, valueBytes, index)
         }
-        func bulk() -> Range<Int>? {
-            guard index < view.endIndex, view[index] == UInt8(ascii: "$") else { return nil }
+        guard let parsed else { return nil }
+        buffer.moveReaderIndex(forwardBy: parsed.end)
+        return (parsed.key, parsed.value)
+    }
+
+    /// Whether `pattern` comes at `index`; past it if so.
+    private static func expect(_ bytes: UnsafeRawBufferPointer, _ index: inout Int, _ pattern: StaticString) -> Bool {
+        let count = pattern.utf8CodeUnitCount
+        guard bytes.count - index >= count else { return false }
+        let start = pattern.utf8Start
+        for offset in 0..<count where bytes[index + offset] != start[offset] { return false }
+        index += count
+        return true
+    }
+
+    /// A complete bulk string `$N\r\n…\r\n` at `index`: the range of its bytes, and past it.
+    private static func bulk(_ bytes: UnsafeRawBufferPointer, _ index: inout Int) -> Range<Int>? {
+        guard index < bytes.count, bytes[index] == UInt8(ascii: "$") else { return nil }
+        index += 1
+        var length = 0
+        var digits = 0
+        while index < bytes.count, bytes[index] >= UInt8(ascii: "0"), bytes[index] <= UInt8(ascii: "9"), digits < 10 {
+            length = length * 10 + Int(bytes[index] - UInt8(ascii: "0"))
             index += 1
-            var length = 0
-            var digits = 0
-            while index < view.endIndex, view[index] >= UInt8(ascii: "0"), view[index] <= UInt8(ascii: "9"), digits < 10 {
-                length = length * 10 + Int(view[index] - UInt8(ascii: "0"))
-                index += 1
-                digits += 1
-            }
-            guard digits > 0, length <= Self.maximumBulk, expect("\r\n") else { return nil }
-            guard view.endIndex - index >= length + 2 else { return nil }
-            let range = index..<(index + length)
-            index += length
-            return expect("\r\n") ? range : nil
+            digits += 1
         }
-        let isSet: Bool
-        if expect("*3\r\n$3\r\n") {
-            isSet = true
-        } else if expect("*2\r\n$3\r\n") {
-            isSet = false
-        } else {
-            return nil
-        }
-        guard view.endIndex - index >= 5 else { return nil }
-        let name = (view[index] | 0x20, view[index + 1] | 0x20, view[index + 2] | 0x20)
-        let wanted = isSet ? (UInt8(ascii: "s"), UInt8(ascii: "e"), UInt8(ascii: "t")) : (UInt8(ascii: "g"), UInt8(ascii: "e"), UInt8(ascii: "t"))
-        guard name == wanted else { return nil }
-        index += 3
-        guard expect("\r\n"), let key = bulk() else { return nil }
-        var value: Range<Int>?
-        if isSet {
-            guard let range = bulk() else { return nil }
-            value = range
-        }
-        let keyBytes = Array(view[key])
-        let valueBytes = value.map { Array(view[$0]) }
-        buffer.moveReaderIndex(to: index)
-        return (keyBytes, valueBytes)
+        guard digits > 0, length <= maximumBulk, expect(bytes, &index, "\r\n") else { return nil }
+        guard bytes.count - index >= length + 2 else { return nil }
+        let range = index..<(index + length)
+        index += length
+        return expect(bytes, &index, "\r\n") ? range : nil
     }
 }
