@@ -36,13 +36,15 @@ struct ElectionExample: NodeProgram {
     }
 
     func setUp(_ system: ClusterSystem) async throws -> [any DistributedActor] {
-        let backend: any ElectionBackend = try etcd.map { try EtcdElection.etcd(endpoint: $0, ttl: ttl, identity: system.settings.name, logger: system.logger) }
-            ?? MembershipElection.membership(system)
         let term = Term()
-        let election = Election(
-            name: election, backend: backend,
-            onElected: { token in await term.begin(token) },
-            onDemoted: { await term.end() })
+        let election: Election
+        if let etcd {
+            let backend = try EtcdElection.etcd(endpoint: etcd, ttl: ttl, identity: system.settings.name, logger: system.logger)
+            election = Election(name: self.election, backend: backend, onElected: { await term.begin($0) }, onDemoted: { await term.end() })
+        } else {
+            // This process's node, by its membership: the oldest reachable member leads.
+            election = Election(name: self.election, onElected: { await term.begin($0) }, onDemoted: { await term.end() })
+        }
         Task { try? await election.run() }
         return []
     }

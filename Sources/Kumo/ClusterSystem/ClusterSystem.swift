@@ -129,6 +129,24 @@ public final class ClusterSystem: DistributedActorSystem, Sendable {
                 node: node)
         }
         try await startPlugins()
+        Self.running.withLock { $0[ObjectIdentifier(self)] = WeakSystem(system: self) }
+    }
+
+    /// The nodes running in this process, held weakly.
+    private static let running = Mutex<[ObjectIdentifier: WeakSystem]>([:])
+
+    private struct WeakSystem: Sendable {
+        weak var system: ClusterSystem?
+    }
+
+    /// The node running in this process, when there is exactly one (a program that is one
+    /// node, as `NodeProgram`'s are): for add-ons that need "the cluster" without being handed
+    /// it. `nil` when none runs, or several do (then they must be named).
+    public static var sole: ClusterSystem? {
+        running.withLock { running in
+            let live = running.values.compactMap(\.system)
+            return live.count == 1 ? live.first : nil
+        }
     }
 
     /// Shuts the node down: says goodbye to every peer, fails calls in flight with
@@ -140,6 +158,7 @@ public final class ClusterSystem: DistributedActorSystem, Sendable {
             return !state.shutDown
         }
         if first {
+            _ = Self.running.withLock { $0.removeValue(forKey: ObjectIdentifier(self)) }
             await leave()
             _ = await withDaemon { $0.stop() }
             await stopPlugins()

@@ -1,3 +1,4 @@
+import Kumo
 import Logging
 
 /// Leader election (Metaparticle's `election`): of every process that runs an `Election` of the
@@ -34,6 +35,15 @@ public struct Election: Sendable {
         self.onDemoted = onDemoted
     }
 
+    /// An election over the membership of this process's node (``ElectionBackend/membership(_:checkEvery:)``
+    /// of `ClusterSystem.sole`): for a program that is one cluster node. ``run()`` fails with a
+    /// ``DeploymentError`` when no node, or more than one, runs in the process.
+    public init(
+        name: String, onElected: @escaping @Sendable (FencingToken) async -> Void, onDemoted: @escaping @Sendable () async -> Void
+    ) {
+        self.init(name: name, backend: SoleNodeElection(), onElected: onElected, onDemoted: onDemoted)
+    }
+
     /// Campaigns until the task is cancelled; a leader is demoted (and resigns, so another is
     /// elected at once) before it returns.
     public func run() async throws {
@@ -52,6 +62,18 @@ public struct Election: Sendable {
             throw error
         }
         if await leading.demote() { await onDemoted() }
+    }
+}
+
+/// The membership of whichever node runs in this process, found when the campaign starts.
+struct SoleNodeElection: ElectionBackend {
+    func campaign(_ name: String, report: @escaping @Sendable (Leadership) async -> Void) async throws {
+        guard let system = ClusterSystem.sole else {
+            throw DeploymentError(
+                field: "backend",
+                problem: "Election(name:onElected:onDemoted:) elects over this process's node, and none or several run here: give a backend, .membership(system) or .etcd(endpoint:)")
+        }
+        try await MembershipElection.membership(system).campaign(name, report: report)
     }
 }
 
