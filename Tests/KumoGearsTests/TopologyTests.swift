@@ -40,7 +40,8 @@ struct TopologyTests {
         let names = try await withThrowingTaskGroup(of: (Int, String).self) { group in
             for (index, manager) in managers.enumerated() {
                 group.addTask { (index, try await manager.join(topology: cluster.nodes[0].node.address).name) }
-                try await Task.sleep(for: .milliseconds(100))
+                // The next joins once this one has its name: the order is the test's, not the load's.
+                try await eventually("manager \(index) has its name") { await topology.assignments().count == index + 1 }
             }
             var names: [Int: String] = [:]
             for try await (index, name) in group { names[index] = name }
@@ -137,7 +138,7 @@ struct TopologyTests {
         let first = try CodeGearManager(name: "first", system: cluster.nodes[1])
         let second = try CodeGearManager(name: "second", system: cluster.nodes[2])
         async let joinedFirst = first.join(topology: address)
-        try await Task.sleep(for: .milliseconds(100))
+        try await eventually("the first has its name") { await topology.assignments().count == 1 }
         #expect(try await second.join(topology: address).name == "node1")
         #expect(try await joinedFirst.name == "node0")
         let third = try CodeGearManager(name: "third", system: cluster.nodes[3])
