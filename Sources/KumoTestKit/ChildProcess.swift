@@ -234,3 +234,27 @@ public func siblingExecutable(named name: String, override: String? = nil) -> St
     }
     return URL(fileURLWithPath: me).deletingLastPathComponent().appendingPathComponent(name).path
 }
+
+/// Runs `executable` to its end and returns its exit status and its standard output and error
+/// together. The waiting happens on a thread of its own, not on the concurrency pool's few
+/// threads: a test that blocked them would stall every other test's nodes in the process.
+public func runToEnd(_ executable: String, _ arguments: [String]) async throws -> (status: Int32, output: String) {
+    try await withCheckedThrowingContinuation { continuation in
+        Thread { continuation.resume(with: Result { try runToEndBlocking(executable, arguments) }) }.start()
+    }
+}
+
+/// ``runToEnd(_:_:)`` on the caller's thread: only where nothing else runs yet (a trait's
+/// condition, evaluated before the tests start).
+public func runToEndBlocking(_ executable: String, _ arguments: [String]) throws -> (status: Int32, output: String) {
+    let process = Process()
+    process.executableURL = URL(fileURLWithPath: executable)
+    process.arguments = arguments
+    let pipe = Pipe()
+    process.standardOutput = pipe
+    process.standardError = pipe
+    try process.run()
+    let data = pipe.fileHandleForReading.readDataToEndOfFile()
+    process.waitUntilExit()
+    return (process.terminationStatus, String(decoding: data, as: UTF8.self))
+}

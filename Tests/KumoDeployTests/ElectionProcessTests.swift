@@ -126,7 +126,7 @@ final class Etcd {
         self.process = process
         let curl = try #require(which("curl"))
         let up = await eventually(timeout: .seconds(20)) {
-            ((try? await run(curl, ["-s", "--max-time", "1", "http://127.0.0.1:\(clientPort)/health"]))?.1 ?? "").contains("true")
+            ((try? await runToEnd(curl, ["-s", "--max-time", "1", "http://127.0.0.1:\(clientPort)/health"]))?.1 ?? "").contains("true")
         }
         #expect(up, "etcd did not start")
     }

@@ -14,7 +14,7 @@ struct ManifestTests {
     /// script where the PATH does not look).
     static let validator: [String]? = {
         if let path = which("kubernetes-validate") { return [path] }
-        if let python = which("python3"), let (status, _) = try? runBlocking(python, ["-c", "import kubernetes_validate"]), status == 0 {
+        if let python = which("python3"), let (status, _) = try? runToEndBlocking(python, ["-c", "import kubernetes_validate"]), status == 0 {
             return [python, "-m", "kubernetes_validate"]
         }
         return nil
@@ -51,14 +51,14 @@ struct ManifestTests {
         for (name, deployment) in Deployment.examples {
             paths += try Manifests(deployment).write(to: directory.appendingPathComponent(name).path).filter { $0.hasSuffix(".yaml") }
         }
-        let (status, output) = try await run(validator[0], Array(validator.dropFirst()) + ["--strict"] + paths)
+        let (status, output) = try await runToEnd(validator[0], Array(validator.dropFirst()) + ["--strict"] + paths)
         #expect(status == 0, "\(output)")
         #expect(output.components(separatedBy: "passed").count - 1 == paths.count, "\(output)")
         // The validator refuses what Kubernetes would: a misspelt field.
         let wrong = directory.appendingPathComponent("wrong.yaml")
         let statefulSet = try String(contentsOfFile: try #require(paths.first { $0.hasSuffix("statefulset.yaml") }), encoding: .utf8)
         try statefulSet.replacingOccurrences(of: "serviceName:", with: "serviceNmae:").write(to: wrong, atomically: true, encoding: .utf8)
-        let (refused, _) = try await run(validator[0], Array(validator.dropFirst()) + ["--strict", wrong.path])
+        let (refused, _) = try await runToEnd(validator[0], Array(validator.dropFirst()) + ["--strict", wrong.path])
         #expect(refused != 0)
     }
 
@@ -67,43 +67,17 @@ struct ManifestTests {
         let kumo = siblingExecutable(named: "kumo", override: "KUMO_BINARY")
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent("kumo-deploy-\(UUID().uuidString)")
         defer { try? FileManager.default.removeItem(at: directory) }
-        let (status, output) = try await run(kumo, ["deploy", "manifests", "--example", "kv", "--out", directory.path])
+        let (status, output) = try await runToEnd(kumo, ["deploy", "manifests", "--example", "kv", "--out", directory.path])
         #expect(status == 0, "\(output)")
         let written = try FileManager.default.contentsOfDirectory(atPath: directory.path).sorted()
         #expect(written == ["Dockerfile", "pdb.yaml", "service-peers.yaml", "service.yaml", "serviceaccount.yaml", "statefulset.yaml"])
         let spec = directory.appendingPathComponent("bad.yaml")
         try "name: shop\nimage: registry.example.com/shop:1\nreplicas: -1\n".write(to: spec, atomically: true, encoding: .utf8)
-        let (refused, message) = try await run(kumo, ["deploy", "manifests", "--spec", spec.path, "--out", directory.appendingPathComponent("out").path])
+        let (refused, message) = try await runToEnd(kumo, ["deploy", "manifests", "--spec", spec.path, "--out", directory.appendingPathComponent("out").path])
         #expect(refused == 64)
         #expect(message.contains("replicas: must be at least 1, not -1"), "\(message)")
         #expect(!FileManager.default.fileExists(atPath: directory.appendingPathComponent("out").path))
     }
-}
-
-/// Runs `executable` to its end; its status and its standard output and error together. The
-/// waiting happens on a thread of its own: a test that blocked the concurrency pool's few
-/// threads would stall every other test's nodes in this process (and get them downed).
-func run(_ executable: String, _ arguments: [String]) async throws -> (Int32, String) {
-    try await withCheckedThrowingContinuation { continuation in
-        let thread = Thread {
-            continuation.resume(with: Result { try runBlocking(executable, arguments) })
-        }
-        thread.start()
-    }
-}
-
-/// ``run(_:_:)`` on the caller's thread: only where nothing else runs yet (a trait's condition).
-func runBlocking(_ executable: String, _ arguments: [String]) throws -> (Int32, String) {
-    let process = Process()
-    process.executableURL = URL(fileURLWithPath: executable)
-    process.arguments = arguments
-    let pipe = Pipe()
-    process.standardOutput = pipe
-    process.standardError = pipe
-    try process.run()
-    let data = pipe.fileHandleForReading.readDataToEndOfFile()
-    process.waitUntilExit()
-    return (process.terminationStatus, String(decoding: data, as: UTF8.self))
 }
 
 /// The first `name` on the PATH.

@@ -16,7 +16,7 @@ struct ShardFrontProcessTests {
     /// One request through curl: the status and the headers that say where it went.
     func curl(_ port: Int, _ path: String) async throws -> Answer {
         let curl = try #require(which("curl"))
-        let (_, output) = try await run(curl, ["-s", "-o", "/dev/null", "-D", "-", "--max-time", "5", "http://127.0.0.1:\(port)\(path)"])
+        let (_, output) = try await runToEnd(curl, ["-s", "-o", "/dev/null", "-D", "-", "--max-time", "5", "http://127.0.0.1:\(port)\(path)"])
         var answer = Answer(status: 0)
         for line in output.split(whereSeparator: \.isNewline) {
             let text = line.trimmingCharacters(in: .whitespaces)
@@ -96,7 +96,7 @@ struct ShardFrontProcessTests {
         defer { for process in processes { process.kill() } }
         let (_, port) = try await start(&processes)
         let wrk = try #require(which("wrk"))
-        let (status, output) = try await run(wrk, ["-t", "1", "-c", "4", "-d", "1s", "http://127.0.0.1:\(port)/users/user1/profile"])
+        let (status, output) = try await runToEnd(wrk, ["-t", "1", "-c", "4", "-d", "1s", "http://127.0.0.1:\(port)/users/user1/profile"])
         #expect(status == 0, "\(output)")
         #expect(!output.contains("Non-2xx"), "\(output)")
         #expect(!output.contains("Socket errors"), "\(output)")

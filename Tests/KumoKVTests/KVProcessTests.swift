@@ -126,27 +126,14 @@ struct KVProcessTests {
         let servers = try await startCluster(secret: secret)
         defer { for server in servers { server.process.kill() } }
         let port = "\(servers[1].respPort)"
-        #expect(try run(cli, ["-p", port, "SET", "greeting", "hello"]).output == "OK\n")
-        #expect(try run(cli, ["-p", "\(servers[2].respPort)", "GET", "greeting"]).output == "hello\n")
-        #expect(try run(cli, ["-p", port, "INCR", "greeting"]).output.contains("ERR value is not an integer"))
+        #expect(try await runToEnd(cli, ["-p", port, "SET", "greeting", "hello"]).output == "OK\n")
+        #expect(try await runToEnd(cli, ["-p", "\(servers[2].respPort)", "GET", "greeting"]).output == "hello\n")
+        #expect(try await runToEnd(cli, ["-p", port, "INCR", "greeting"]).output.contains("ERR value is not an integer"))
         for pipeline in ["1", "16"] {
-            let result = try run(benchmark, ["-p", port, "-t", "set,get", "-n", "5000", "-c", "20", "-P", pipeline, "-q"])
+            let result = try await runToEnd(benchmark, ["-p", port, "-t", "set,get", "-n", "5000", "-c", "20", "-P", pipeline, "-q"])
             #expect(result.status == 0, "\(result.output)")
             #expect(result.output.contains("SET: ") && result.output.contains("GET: "), "\(result.output)")
             #expect(!result.output.lowercased().contains("error"), "\(result.output)")
         }
-    }
-
-    func run(_ executable: String, _ arguments: [String]) throws -> (status: Int32, output: String) {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: executable)
-        process.arguments = arguments
-        let pipe = Pipe()
-        process.standardOutput = pipe
-        process.standardError = pipe
-        try process.run()
-        let data = pipe.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        return (process.terminationStatus, String(decoding: data, as: UTF8.self))
     }
 }

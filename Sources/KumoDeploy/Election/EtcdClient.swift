@@ -1,3 +1,4 @@
+import Kumo
 import Foundation
 import NIOCore
 import NIOHTTP1
@@ -14,11 +15,11 @@ actor EtcdClient {
     private var connection: HTTPConnection?
 
     init(endpoint: String, timeout: Duration) throws(DeploymentError) {
-        guard let (host, port) = ShardFront.split(endpoint) else {
+        guard let address = NodeAddress(parsing: endpoint), address.port > 0 else {
             throw DeploymentError(field: "etcd", problem: "'\(endpoint)' is not HOST:PORT")
         }
-        self.host = host
-        self.port = port
+        self.host = address.host
+        self.port = address.port
         self.timeout = timeout
     }
 

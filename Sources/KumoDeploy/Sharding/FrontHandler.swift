@@ -1,3 +1,4 @@
+import Kumo
 import DequeModule
 import NIOCore
 import NIOHTTP1
@@ -107,10 +108,10 @@ final class FrontHandler: ChannelInboundHandler {
 
     private func connection(to backend: String, loop: any EventLoop) -> EventLoopFuture<HTTPConnection> {
         if let upstream = upstreams[backend], upstream.isUsable { return loop.makeSucceededFuture(upstream) }
-        guard let (host, port) = ShardFront.split(backend) else {
+        guard let address = front.addresses[backend] else {
             return loop.makeFailedFuture(DeploymentError(field: "backend", problem: "'\(backend)' is not HOST:PORT"))
         }
-        let connecting = HTTPConnection.connecting(host: host, port: port, on: loop, timeout: .seconds(1), maxBody: front.configuration.maxBody)
+        let connecting = HTTPConnection.connecting(host: address.host, port: address.port, on: loop, timeout: .seconds(1), maxBody: front.configuration.maxBody)
         return connecting.assumeIsolated().map { upstream in
             self.upstreams[backend] = upstream
             return upstream

@@ -1,3 +1,4 @@
+import Kumo
 import Logging
 import NIOCore
 import NIOHTTP1
@@ -47,12 +48,15 @@ public final class ShardFront: Sendable {
     /// The port it listens on.
     public let port: Int
     let configuration: Configuration
+    /// Each backend's address, parsed once.
+    let addresses: [String: NodeAddress]
     let state: Mutex<ShardMap>
     private let channel: Mutex<(any Channel)?>
     private let prober: Mutex<Task<Void, Never>?>
 
-    private init(configuration: Configuration, port: Int) {
+    private init(configuration: Configuration, addresses: [String: NodeAddress], port: Int) {
         self.configuration = configuration
+        self.addresses = addresses
         self.port = port
         self.state = Mutex(ShardMap(backends: configuration.backends, shardCount: configuration.shardCount))
         self.channel = Mutex(nil)
@@ -64,8 +68,12 @@ public final class ShardFront: Sendable {
     ///   bind's error.
     public static func start(_ configuration: Configuration) async throws -> ShardFront {
         guard !configuration.backends.isEmpty else { throw DeploymentError(field: "backend", problem: "at least one backend is needed") }
-        for backend in configuration.backends where Self.split(backend) == nil {
-            throw DeploymentError(field: "backend", problem: "'\(backend)' is not HOST:PORT")
+        var addresses: [String: NodeAddress] = [:]
+        for backend in configuration.backends {
+            guard let address = NodeAddress(parsing: backend), address.port > 0 else {
+                throw DeploymentError(field: "backend", problem: "'\(backend)' is not HOST:PORT")
+            }
+            addresses[backend] = address
         }
         guard configuration.shardCount >= 1 else { throw DeploymentError(field: "shards", problem: "must be at least 1, not \(configuration.shardCount)") }
         let box = Mutex<ShardFront?>(nil)
@@ -81,7 +89,7 @@ public final class ShardFront: Sendable {
             }
             .bind(host: configuration.host, port: configuration.port)
             .get()
-        let front = ShardFront(configuration: configuration, port: server.localAddress?.port ?? configuration.port)
+        let front = ShardFront(configuration: configuration, addresses: addresses, port: server.localAddress?.port ?? configuration.port)
         box.withLock { $0 = front }
         front.channel.withLock { $0 = server }
         front.prober.withLock { $0 = Task { await front.probe() } }
@@ -117,10 +125,10 @@ public final class ShardFront: Sendable {
             await withTaskGroup(of: (String, Bool).self) { group in
                 for backend in configuration.backends {
                     group.addTask {
-                        guard let (host, port) = Self.split(backend) else { return (backend, false) }
+                        guard let address = self.addresses[backend] else { return (backend, false) }
                         let channel = try? await ClientBootstrap(group: MultiThreadedEventLoopGroup.singleton)
                             .connectTimeout(.milliseconds(500))
-                            .connect(host: host, port: port).get()
+                            .connect(host: address.host, port: address.port).get()
                         try? await channel?.close()
                         return (backend, channel != nil)
                     }
@@ -131,18 +139,5 @@ public final class ShardFront: Sendable {
             }
             try? await Task.sleep(for: configuration.probeInterval)
         }
-    }
-
-    /// `HOST:PORT` split, or `nil`.
-    static func split(_ backend: String) -> (String, Int)? {
-        guard let colon = backend.lastIndex(of: ":"), let port = Int(backend[backend.index(after: colon)...]), (1...65535).contains(port) else { return nil }
-        let host = String(backend[..<colon])
-        return host.isEmpty ? nil : (host.trimmingBrackets(), port)
-    }
-}
-
-extension String {
-    fileprivate func trimmingBrackets() -> String {
-        hasPrefix("[") && hasSuffix("]") ? String(dropFirst().dropLast()) : self
     }
 }
