@@ -23,6 +23,9 @@ public final class CodeGearManager: Sendable {
         var inputs: [any GearInput]
         var read = 0
         var task: Task<Void, Never>?
+        /// The runner it runs in, when it runs after the gear that armed it: its task may not be
+        /// known yet when the gear starts (the task can run before `start` records it).
+        var runner: GearRunner?
     }
 
     struct State: Sendable {
@@ -155,7 +158,10 @@ public final class CodeGearManager: Sendable {
                 // `close()` cancels the task the gear now runs in.
                 let task = runner.task.withLock { $0 }
                 state.withLock { state in
-                    if state.armed[item.id] != nil { state.armed[item.id]?.task = task }
+                    if state.armed[item.id] != nil {
+                        state.armed[item.id]?.task = task
+                        state.armed[item.id]?.runner = runner
+                    }
                 }
             }
         }
@@ -180,7 +186,7 @@ public final class CodeGearManager: Sendable {
     public func close() async {
         let (tasks, topologies) = state.withLock { state -> ([Task<Void, Never>], [TopologyID]) in
             state.closed = true
-            return (state.armed.values.compactMap(\.task), Array(state.topologies.keys))
+            return (state.armed.values.compactMap { $0.task ?? $0.runner?.task.withLock { $0 } }, Array(state.topologies.keys))
         }
         for task in tasks { task.cancel() }
         for topology in topologies { await release(topology) }
