@@ -31,6 +31,35 @@ struct WireTests {
         }
     }
 
+    @Test("frames of many sizes, read in pieces of many sizes, come out whole and in order")
+    func framesAcrossReads() throws {
+        var generator = SystemRandomNumberGenerator()
+        let bodies: [[UInt8]] = (0..<200).map { index in
+            let count = [0, 1, 3, 60, 61, 700, 5000][index % 7] + Int.random(in: 0..<3, using: &generator)
+            return (0..<count).map { UInt8(truncatingIfNeeded: $0 &+ index) }
+        }
+        var stream = ByteBuffer()
+        for body in bodies { stream.writeImmutableBuffer(frame(.message, body)) }
+        let bytes = Array(stream.readableBytesView)
+        for readSize in [1, 2, 5, 7, 64, 100, 4096, 6000, 65_536] {
+            var parser = FrameParser(maxFrameSize: 10_000)
+            var received: [[UInt8]] = []
+            var offset = 0
+            while offset < bytes.count {
+                let end = min(bytes.count, offset + readSize)
+                parser.append(ByteBuffer(bytes: bytes[offset..<end]))
+                offset = end
+                while let item = try parser.nextItem(maximumMessageSize: 1 << 20) {
+                    guard case .frame(let frame) = item else { Issue.record("a chunk piece from whole frames"); continue }
+                    #expect(frame.kind == .message)
+                    received.append(Array(frame.body.readableBytesView))
+                }
+            }
+            #expect(received == bodies, "reads of \(readSize) bytes")
+            #expect(parser.bufferedBytes == 0)
+        }
+    }
+
     /// A chunk frame as the outbox writes it: header, then payload.
     func chunk(stream: UInt64, first: Bool, last: Bool, total: Int, _ payload: [UInt8]) -> ByteBuffer {
         var buffer = ByteBuffer()

@@ -129,23 +129,20 @@ public final class ClusterSystem: DistributedActorSystem, Sendable {
                 node: node)
         }
         try await startPlugins()
-        Self.running.withLock { $0[ObjectIdentifier(self)] = WeakSystem(system: self) }
+        Self.running.withLock { $0[ObjectIdentifier(self)] = self }
     }
 
-    /// The nodes running in this process, held weakly.
-    private static let running = Mutex<[ObjectIdentifier: WeakSystem]>([:])
-
-    private struct WeakSystem: Sendable {
-        weak var system: ClusterSystem?
-    }
+    /// The nodes running in this process, from a successful start to `shutdown()`. Held strongly
+    /// on purpose: a weak reference would give every `ClusterSystem` a side table, and every
+    /// retain and release of it (several per message sent) would take the runtime's slow path.
+    private static let running = Mutex<[ObjectIdentifier: ClusterSystem]>([:])
 
     /// The node running in this process, when there is exactly one (a program that is one
     /// node, as `NodeProgram`'s are): for add-ons that need "the cluster" without being handed
     /// it. `nil` when none runs, or several do (then they must be named).
     public static var sole: ClusterSystem? {
         running.withLock { running in
-            let live = running.values.compactMap(\.system)
-            return live.count == 1 ? live.first : nil
+            running.count == 1 ? running.values.first : nil
         }
     }
 
@@ -337,8 +334,11 @@ public final class ClusterSystem: DistributedActorSystem, Sendable {
     public func lifecycleEvents() -> AsyncStream<NodeLifecycleEvent> {
         let (stream, continuation) = AsyncStream<NodeLifecycleEvent>.makeStream(bufferingPolicy: .bufferingNewest(16))
         if let id = lifecycle.withLock({ $0.node.subscribe(continuation) }) {
-            continuation.onTermination = { [weak self] _ in
-                self?.lifecycle.withLock { $0.node.unsubscribe(id) }
+            // Strong, not weak (a weak reference gives the system a side table, which slows every
+            // retain of it): the stream ends at the latest when the node shuts down, and that
+            // releases this closure.
+            continuation.onTermination = { _ in
+                self.lifecycle.withLock { $0.node.unsubscribe(id) }
             }
         } else {
             continuation.finish()

@@ -28,22 +28,44 @@ extension ClusterSystem {
             try await receiver.send(local: message)
             return
         }
-        let connection = try await connection(to: port.node)
+        let kept = port.route?.connection
+        let connection: Connection
+        if let kept {
+            connection = kept
+        } else {
+            connection = try await self.connection(to: port.node)
+            port.route?.keep(connection)
+        }
         var frame = ByteBufferAllocator().buffer(capacity: 128)
         let start = frame.beginFrame(.message)
         frame.writeWireVarint(port.number)
         do {
-            try BinaryEncoder().encode(message, into: &frame)
+            try Self.plainEncoder.encode(message, into: &frame)
         } catch {
             throw ClusterError(.encodingFailed, "cannot encode a \(Message.self) for \(port): \(describe(error))")
         }
         frame.endFrame(startedAt: start)
-        let task = withUnsafeCurrentTask { $0?.hashValue ?? 0 }
+        do {
+            try await enqueue(message: frame, on: connection, port: port.number)
+        } catch where kept != nil && !connection.isActive {
+            // The kept connection died since the last send: look the node up again (a new
+            // connection, or the reason there is none).
+            port.route?.keep(nil)
+            let fresh = try await self.connection(to: port.node)
+            port.route?.keep(fresh)
+            try await enqueue(message: frame, on: fresh, port: port.number)
+        }
+    }
+
+    private func enqueue(message frame: ByteBuffer, on connection: Connection, port: UInt64) async throws {
         try await connection.outbox.enqueueMessage(
-            frame, key: task ^ Int(truncatingIfNeeded: port.number),
+            frame, key: withUnsafeCurrentTask { $0?.hashValue ?? 0 } ^ Int(truncatingIfNeeded: port),
             deadline: Self.callDeadline ?? NIODeadline.now() + TimeAmount(self.settings.callTimeout))
         connection.metrics.messagesSent.increment()
     }
+
+    /// The encoder for messages: no user info, no attachments.
+    private static let plainEncoder = BinaryEncoder()
 
     /// Hands an inbound one-way message to its port. Runs on the event loop; when the port fills
     /// up, reading from this connection pauses until it drains.

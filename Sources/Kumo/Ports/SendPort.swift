@@ -14,11 +14,14 @@ public struct SendPort<Message: Codable & Sendable>: Codable, Sendable, Hashable
     /// The port's number on that node.
     public let number: UInt64
     private let system: ClusterSystem?
+    /// The connection this port's messages leave by, shared by its copies (not part of its value).
+    let route: PortRoute?
 
     init(node: NodeID, number: UInt64, system: ClusterSystem) {
         self.node = node
         self.number = number
         self.system = system
+        self.route = node == system.node ? nil : PortRoute()
     }
 
     /// Sends `message` to the port.
@@ -39,7 +42,9 @@ public struct SendPort<Message: Codable & Sendable>: Codable, Sendable, Hashable
         let container = try decoder.container(keyedBy: CodingKeys.self)
         node = try container.decode(NodeID.self, forKey: .node)
         number = try container.decode(UInt64.self, forKey: .number)
-        system = decoder.userInfo[.actorSystemKey] as? ClusterSystem
+        let system = decoder.userInfo[.actorSystemKey] as? ClusterSystem
+        self.system = system
+        if let system, node != system.node { route = PortRoute() } else { route = nil }
     }
 
     public func encode(to encoder: any Encoder) throws {

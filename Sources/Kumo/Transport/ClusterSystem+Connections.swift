@@ -13,7 +13,28 @@ struct PeerTable: Sendable {
         case failed(NIODeadline, ClusterError)
     }
 
-    var slots: [NodeAddress: Slot] = [:]
+    var slots: [NodeAddress: Slot] = [:] {
+        didSet { recent.removeAll(keepingCapacity: true) }
+    }
+    /// The connections last looked up by node, at most ``recentLimit``, found by incarnation
+    /// without hashing an address: every message and call looks its peer up, and hashing the
+    /// address's host was a visible part of sending one. Emptied whenever a slot changes.
+    private(set) var recent: [(incarnation: UInt64, connection: Connection)] = []
+    static let recentLimit = 8
+
+    /// The established connection to `node` among the recent ones.
+    func recentConnection(to node: NodeID) -> Connection? {
+        for entry in recent where entry.incarnation == node.incarnation && entry.connection.peer.node == node {
+            return entry.connection
+        }
+        return nil
+    }
+
+    mutating func remember(_ connection: Connection) {
+        if recent.count >= Self.recentLimit { recent.removeFirst() }
+        recent.append((connection.peer.node.incarnation, connection))
+    }
+
     /// Every open channel, established or not, for shutdown.
     var channels: [ObjectIdentifier: any Channel] = [:]
     /// Outbound channels still in their handshake, and the address each one is for.
@@ -64,8 +85,10 @@ extension ClusterSystem {
             if table.shuttingDown {
                 return .fail(ClusterError(.shuttingDown, "node \(settings.name) is shutting down", node: self.node))
             }
+            if let node, let recent = table.recentConnection(to: node) { return .ready(recent) }
             switch table.slots[address] {
             case .connected(let connection):
+                if let node, connection.peer.node == node { table.remember(connection) }
                 return .ready(connection)
             case .connecting(let promise):
                 return .wait(promise.futureResult)

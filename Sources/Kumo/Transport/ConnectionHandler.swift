@@ -42,8 +42,10 @@ final class ConnectionHandler: ChannelInboundHandler {
         logger[metadataKey: "kumo.peer.address"] = "\(context.remoteAddress.map { "\($0)" } ?? "?")"
         let timeout = TimeAmount(system.settings.handshakeTimeout)
         let channel = context.channel
-        handshakeTimer = context.eventLoop.assumeIsolated().scheduleTask(in: timeout) { [weak self] in
-            self?.abort(channel: channel, ClusterError(.handshakeFailed, "handshake did not finish within \(timeout)"))
+        // Captured strongly (a weak reference would give the handler a side table and slow every
+        // retain of it): the timer is cancelled when the handshake finishes, or fires once.
+        handshakeTimer = context.eventLoop.assumeIsolated().scheduleTask(in: timeout) {
+            self.abort(channel: channel, ClusterError(.handshakeFailed, "handshake did not finish within \(timeout)"))
         }
         if handshake.role == .initiator {
             let hello = handshake.start()

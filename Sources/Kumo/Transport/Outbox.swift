@@ -109,6 +109,10 @@ final class Outbox: Sendable {
         /// Calls and replies queued since the last flush.
         var framesQueued = 0
         var roundsInFlight = 0
+        /// A flush found the channel not writable: nothing is written until it is again, and
+        /// ``writabilityChanged()`` flushes then, so senders must not wake the loop meanwhile
+        /// (each wake-up is a system call, and under back pressure every message would make one).
+        var unwritable = false
         /// Bytes of small frames waiting (followers included).
         var queuedBytes = 0
         /// Bytes of large frames not yet cut into chunks. Counted apart, so a large message
@@ -260,20 +264,23 @@ final class Outbox: Sendable {
     /// system call and, on a shared CPU, a thread switch per message — the trade Erlang's
     /// `delay_send` makes. The first message of a stream, and every call and reply, wake the loop
     /// at once.
-    func enqueueMessage(_ frame: ByteBuffer, key: Int, deadline: @autoclosure () -> NIODeadline?) async throws {
+    ///
+    /// `key` is only computed when the order it keeps is at stake: the message is large, or a
+    /// large frame is still being sent.
+    func enqueueMessage(_ frame: ByteBuffer, key: @autoclosure () -> Int, deadline: @autoclosure () -> NIODeadline?) async throws {
         let large = frame.readableBytes > chunkSize
         let outcome: Bool? = try state.withLock { state throws(ClusterError) -> Bool? in
             if let failure = state.failure { throw failure }
             guard hasRoom(state, large: large) else { return nil }
             state.messagesQueued = true
-            return insert(OutboundFrame(frame), key: key, into: &state, lazy: true)
+            return insert(OutboundFrame(frame), key: large || !state.large.isEmpty ? key() : 0, into: &state, lazy: true)
         }
         if let schedule = outcome {
             if schedule { scheduleFlush() }
             return
         }
         try await waitForCapacity(for: frame.readableBytes, deadline: deadline())
-        try enqueue(frame, key: key)
+        try enqueue(frame, key: key())
     }
 
     /// Queues `frame`; returns whether a flush must be scheduled.
@@ -310,7 +317,7 @@ final class Outbox: Sendable {
     /// Whether the caller must schedule a flush: none is scheduled yet, and (for a `lazy` frame)
     /// no stream tick will come by to write it.
     private static func markFlush(_ state: inout State, lazy: Bool = false) -> Bool {
-        if state.flushScheduled || (lazy && state.streamTick) { return false }
+        if state.flushScheduled || state.unwritable || (lazy && state.streamTick) { return false }
         state.flushScheduled = true
         return true
     }
@@ -322,7 +329,10 @@ final class Outbox: Sendable {
     /// Called by the handler when the channel becomes writable again.
     func writabilityChanged() {
         if channel.isWritable {
-            let schedule = state.withLock { Self.markFlush(&$0) }
+            let schedule = state.withLock { state in
+                state.unwritable = false
+                return Self.markFlush(&state)
+            }
             if schedule { scheduleFlush() }
         }
     }
@@ -338,7 +348,11 @@ final class Outbox: Sendable {
             state.flushScheduled = false
             state.framesQueued = 0
             defer { backlog = state.queuedBytes + state.largeBytes }
-            guard state.failure == nil, writable else { return nil }
+            guard state.failure == nil else { return nil }
+            guard writable else {
+                state.unwritable = true
+                return nil
+            }
             if state.messagesQueued && batchingDelay > .zero && !state.streamTick {
                 state.streamTick = true
                 armTick = true

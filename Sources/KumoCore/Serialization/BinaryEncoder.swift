@@ -51,6 +51,7 @@ public struct BinaryEncoder: Sendable {
     ///
     /// - Throws: See ``encode(_:into:)``. On error `buffer` and `attachments` are left as they were.
     public func encode<T: Encodable>(_ value: T, into buffer: inout ByteBuffer, attachments: inout [[UInt8]]) throws {
+        if Self.encodeBlock(value, into: &buffer, threshold: self.attachmentThreshold) { return }
         let state = BinaryEncoderState(userInfo: self.userInfo, attachmentThreshold: self.attachmentThreshold ?? .max)
         // Move the caller's buffer into the state (and back) without sharing its storage, so
         // writes never trigger a copy-on-write.
@@ -71,6 +72,37 @@ public struct BinaryEncoder: Sendable {
             state.writeIndex = originalWriterIndex
             state.attachments.removeSubrange(originalAttachments...)
             throw error
+        }
+    }
+
+    /// Writes a top-level string or block of bytes (what most one-way messages are) straight into
+    /// `buffer` — the same bytes the general path writes: a varint length, then the bytes — and
+    /// returns `true`; returns `false`, having written nothing, for any other value, or a byte
+    /// array that must become an attachment. Skips allocating the general path's state.
+    @inline(__always)
+    private static func encodeBlock<T: Encodable>(_ value: T, into buffer: inout ByteBuffer, threshold: Int?) -> Bool {
+        switch CoderPrimitiveKind.of(T.self) {
+        case .byteArray:
+            let bytes = unsafeBitCast(value, to: [UInt8].self)
+            if let threshold, bytes.count > threshold { return false }
+            bytes.withUnsafeBytes { writeBlock($0, into: &buffer) }
+        case .string:
+            var string = unsafeBitCast(value, to: String.self)
+            string.withUTF8 { writeBlock(UnsafeRawBufferPointer($0), into: &buffer) }
+        default:
+            return false
+        }
+        return true
+    }
+
+    private static func writeBlock(_ bytes: UnsafeRawBufferPointer, into buffer: inout ByteBuffer) {
+        buffer.writeWithUnsafeMutableBytes(minimumWritableBytes: bytes.count + CoderVarint.maxLength) { out in
+            guard let base = out.baseAddress else { return 0 }
+            let prefix = CoderVarint.write(UInt64(bytes.count), to: base)
+            if !bytes.isEmpty {
+                UnsafeMutableRawBufferPointer(rebasing: out[prefix...]).copyMemory(from: bytes)
+            }
+            return prefix + bytes.count
         }
     }
 

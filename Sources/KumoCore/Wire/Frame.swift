@@ -84,9 +84,19 @@ package enum WireItem: Sendable {
 package struct FrameParser: Sendable {
     /// The largest accepted frame (length prefix) in bytes.
     package let maxFrameSize: Int
+    /// The bytes being parsed.
     private var pending: ByteBuffer?
+    /// Bytes that follow `pending` in the stream, parsed once `pending` is used up: the rest of a
+    /// read whose first bytes completed a frame begun in the read before.
+    private var queued: ByteBuffer?
     /// The chunk frame whose payload is still arriving.
     private var chunkInProgress: (stream: UInt64, isLast: Bool, remaining: Int)?
+
+    /// The most bytes a chunk frame has before its payload: the length prefix, the kind, and a
+    /// header of two varints and a flags byte.
+    private static let chunkHeaderLimit = 4 + 1 + 10 + 1 + 10
+    /// Leftovers up to this size are copied into a buffer of their own before a read completes them.
+    private static let copyLimit = 4096
 
     /// Creates a parser that refuses frames longer than `maxFrameSize` bytes.
     package init(maxFrameSize: Int) {
@@ -94,21 +104,77 @@ package struct FrameParser: Sendable {
     }
 
     /// Bytes held back waiting for the rest of a frame.
-    package var bufferedBytes: Int { pending?.readableBytes ?? 0 }
+    package var bufferedBytes: Int { (pending?.readableBytes ?? 0) + (queued?.readableBytes ?? 0) }
 
     /// Adds the bytes of one read.
+    ///
+    /// A read usually ends inside a frame. The next read then completes that frame: only the
+    /// bytes the frame lacks are copied (into a buffer with its first part), and the rest of the
+    /// read is parsed where it lies. (Appending the whole read to the leftover copied every byte
+    /// received once more.)
     package mutating func append(_ bytes: ByteBuffer) {
-        if var pending = self.pending, pending.readableBytes > 0 {
-            self.pending = nil  // keep the storage uniquely referenced while appending
-            pending.writeImmutableBuffer(bytes)
-            self.pending = pending
-        } else {
-            self.pending = bytes
+        guard var gathered = pending, gathered.readableBytes > 0 else {
+            pending = bytes
+            return
+        }
+        pending = nil  // keep the storage uniquely referenced while appending
+        if var rest = queued {
+            // Not expected (the reader takes every frame before the next read): keep the order.
+            pending = gathered
+            queued = nil
+            rest.writeImmutableBuffer(bytes)
+            queued = rest
+            return
+        }
+        var rest = bytes
+        var copied = false
+        while rest.readableBytes > 0 {
+            let wanted = Self.bytesWanted(by: gathered, maximum: maxFrameSize)
+            guard wanted > 0 else { break }
+            guard var piece = rest.readSlice(length: min(wanted, rest.readableBytes)) else { break }
+            // A small leftover is a slice of the last read, whose storage the frames taken from
+            // it share: it moves to a buffer of its own (writing to it would copy that storage).
+            // A large one is the buffer `next()` made for a long frame, filled in place.
+            if gathered.writableBytes < piece.readableBytes || (!copied && gathered.readableBytes <= Self.copyLimit) {
+                // One allocation for what is known to be needed, not a copy per growth.
+                var own = ByteBufferAllocator().buffer(capacity: gathered.readableBytes + max(wanted, 64))
+                own.writeImmutableBuffer(gathered)
+                gathered = own
+                copied = true
+            }
+            gathered.writeBuffer(&piece)
+        }
+        pending = gathered
+        queued = rest.readableBytes > 0 ? rest : nil
+    }
+
+    /// How many more bytes the partial frame at the front of `buffer` needs before it can be
+    /// taken: to show its length and kind, then the rest of a frame, or the header of a chunk
+    /// frame (whose payload is handed on as it arrives). Beyond the frame's end when the frame is
+    /// shorter than a chunk header: the next frame's bytes then follow it in the same buffer.
+    private static func bytesWanted(by buffer: ByteBuffer, maximum: Int) -> Int {
+        let have = buffer.readableBytes
+        guard have >= 5, let length = buffer.getInteger(at: buffer.readerIndex, as: UInt32.self) else {
+            return 5 - have
+        }
+        // A length the parser refuses: nothing more is needed to refuse it.
+        guard length >= 1, length <= maximum else { return 0 }
+        let isChunk = buffer.getInteger(at: buffer.readerIndex + 4, as: UInt8.self) == FrameKind.chunk.rawValue
+        let end = isChunk ? min(Int(length) + 4, chunkHeaderLimit) : Int(length) + 4
+        return max(0, end - have)
+    }
+
+    /// Moves the queued bytes up once the pending ones are used.
+    private mutating func promoteQueued() {
+        if let queued, (pending?.readableBytes ?? 0) == 0 {
+            pending = queued
+            self.queued = nil
         }
     }
 
     /// The next complete frame, or `nil` when more bytes are needed.
     package mutating func next() throws(WireError) -> Frame? {
+        promoteQueued()
         guard var buffer = pending, let length = try Self.frameLength(of: buffer, maximum: maxFrameSize) else {
             return nil
         }
@@ -136,6 +202,7 @@ package struct FrameParser: Sendable {
     /// headers are checked against `maximumMessageSize` as ``ChunkMessage/init(body:maximumTotal:)``
     /// does.
     package mutating func nextItem(maximumMessageSize: Int) throws(WireError) -> WireItem? {
+        promoteQueued()
         if let partial = chunkInProgress {
             guard var buffer = pending, buffer.readableBytes > 0 else { return nil }
             let count = min(partial.remaining, buffer.readableBytes)
