@@ -917,6 +917,24 @@ struct BinaryDecoderErrorTests {
         #expect(throws: DecodingError.self) { try decoded(Person.self, bytes) }
     }
 
+    @Test("top-level byte arrays and strings: round trips, and the general path's errors")
+    func topLevelBlocks() throws {
+        for count in [0, 1, 127, 128, 20_000, 70_000] {
+            let bytes = (0..<count).map { UInt8(truncatingIfNeeded: $0 &* 31) }
+            #expect(try decoded([UInt8].self, encoded(bytes)) == bytes)
+            let string = String(repeating: "é", count: count / 2)
+            #expect(try decoded(String.self, encoded(string)) == string)
+        }
+        // The same bytes the general path writes: a varint length, then the bytes.
+        #expect(try encoded([UInt8]([7, 8])) == [0x02, 7, 8])
+        #expect(try encoded("hi") == [0x02, 0x68, 0x69])
+        let trailing = decodingError { try decoded([UInt8].self, [0x01, 7, 8]) }
+        #expect(trailing?.message == "cannot decode Array<UInt8>: 1 trailing byte after the value")
+        #expect(throws: DecodingError.self) { try decoded([UInt8].self, [0x05, 7, 8]) }
+        #expect(throws: DecodingError.self) { try decoded(String.self, [0x05, 0x68]) }
+        #expect(throws: DecodingError.self) { try decoded([UInt8].self, []) }
+    }
+
     @Test("invalid UTF-8 is an error, never repaired")
     func invalidUTF8() throws {
         let error = decodingError { try decoded(String.self, [0x02, 0xC3, 0x28]) }

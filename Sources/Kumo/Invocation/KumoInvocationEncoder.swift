@@ -106,7 +106,7 @@ public struct KumoInvocationEncoder: DistributedTargetInvocationEncoder {
         var header = ByteBufferAllocator().buffer(capacity: 64)
         let start = header.beginFrame(.call)
         CallMessage.writeHeader(
-            callID: callID, flags: [], target: target, actor: actor, deadlineMillis: deadlineMillis,
+            callID: callID, flags: CallMessage.Flags(rawValue: 0), target: target, actor: actor, deadlineMillis: deadlineMillis,
             metadata: metadata, substitutions: substitutions, to: &header)
         header.writeWireVarint(argumentCount)
         let frameLength = header.readableBytes - 4 + arguments.readableBytes

@@ -47,6 +47,16 @@ public struct BinaryDecoder: Sendable {
     public func decode<T: Decodable>(
         _ type: T.Type, from buffer: ByteBuffer, attachments: BinaryAttachments?
     ) throws -> T {
+        // Top-level byte arrays and strings (most one-way messages) skip the general path's
+        // state. No `T?` here: this runs unspecialized, where it is a metadata lookup per call.
+        switch CoderPrimitiveKind.of(T.self) {
+        case .byteArray:
+            if let bytes = Self.smallBlock(in: buffer) { return unsafeBitCast(bytes, to: T.self) }
+        case .string:
+            if let string = Self.smallString(in: buffer) { return unsafeBitCast(string, to: T.self) }
+        default:
+            break
+        }
         let maxDepth = self.maxDepth
         let userInfo = self.userInfo
         return try buffer.withUnsafeReadableBytes { bytes throws -> T in
@@ -62,4 +72,33 @@ public struct BinaryDecoder: Sendable {
             }
         }
     }
+
+    /// A top-level block of bytes (how `[UInt8]` and `String` encode) that is small and lies in
+    /// `buffer` whole, with nothing after it; `nil` for anything the general path must judge (an
+    /// attachment reference, trailing bytes, a truncated block), so that errors stay its own.
+    private static func smallBlock(in buffer: ByteBuffer) -> [UInt8]? {
+        buffer.withUnsafeReadableBytes { bytes -> [UInt8]? in
+            var position = 0
+            guard let length = try? bytes.readCoderVarint(at: &position, limit: bytes.count),
+                length <= UInt64(smallBlockLimit), Int(length) == bytes.count - position
+            else { return nil }
+            return [UInt8](UnsafeRawBufferPointer(rebasing: bytes[position...]))
+        }
+    }
+
+    /// A top-level string, as ``smallBlock(in:)`` finds it; `nil` also for invalid UTF-8.
+    private static func smallString(in buffer: ByteBuffer) -> String? {
+        buffer.withUnsafeReadableBytes { bytes -> String? in
+            var position = 0
+            guard let length = try? bytes.readCoderVarint(at: &position, limit: bytes.count),
+                length <= UInt64(smallBlockLimit), Int(length) == bytes.count - position
+            else { return nil }
+            if length == 0 { return "" }
+            return CoderUTF8.string(UnsafeRawBufferPointer(rebasing: bytes[position...]))
+        }
+    }
+
+    /// Blocks up to this size take ``smallBlock(in:)``; larger ones the general path (which
+    /// advises huge pages for large arrays).
+    private static let smallBlockLimit = 64 * 1024
 }

@@ -10,33 +10,40 @@ import Foundation
 /// is judged on its own.
 ///
 /// Kumo encodes a value this large on its bulk threads rather than where the call is made or the
-/// result returned, and the encoder sizes its first buffer with it. The type is looked up once in
-/// a table keyed by type identity, so values of other types cost one hash lookup, and no generic
-/// metadata is instantiated per call.
+/// result returned, and the encoder sizes its first buffer with it.
 package enum EncodedSizeHint {
-    private static let sizes: [ObjectIdentifier: @Sendable (Any) -> Int] = [
-        ObjectIdentifier([UInt8].self): { ($0 as? [UInt8])?.count ?? 0 },
-        ObjectIdentifier([Int8].self): { ($0 as? [Int8])?.count ?? 0 },
-        ObjectIdentifier([Bool].self): { ($0 as? [Bool])?.count ?? 0 },
-        ObjectIdentifier([Int16].self): { 2 * (($0 as? [Int16])?.count ?? 0) },
-        ObjectIdentifier([UInt16].self): { 2 * (($0 as? [UInt16])?.count ?? 0) },
-        ObjectIdentifier([Int32].self): { 4 * (($0 as? [Int32])?.count ?? 0) },
-        ObjectIdentifier([UInt32].self): { 4 * (($0 as? [UInt32])?.count ?? 0) },
-        ObjectIdentifier([Float].self): { 4 * (($0 as? [Float])?.count ?? 0) },
-        ObjectIdentifier([Int64].self): { 8 * (($0 as? [Int64])?.count ?? 0) },
-        ObjectIdentifier([UInt64].self): { 8 * (($0 as? [UInt64])?.count ?? 0) },
-        ObjectIdentifier([Int].self): { 8 * (($0 as? [Int])?.count ?? 0) },
-        ObjectIdentifier([UInt].self): { 8 * (($0 as? [UInt])?.count ?? 0) },
-        ObjectIdentifier([Double].self): { 8 * (($0 as? [Double])?.count ?? 0) },
-        ObjectIdentifier(ContiguousArray<UInt8>.self): { ($0 as? ContiguousArray<UInt8>)?.count ?? 0 },
-        ObjectIdentifier(Data.self): { ($0 as? Data)?.count ?? 0 },
-        ObjectIdentifier(String.self): { ($0 as? String)?.utf8.count ?? 0 },
-    ]
+    private static let int8Array = ObjectIdentifier([Int8].self)
+    private static let int16Array = ObjectIdentifier([Int16].self)
+    private static let uint16Array = ObjectIdentifier([UInt16].self)
+    private static let uintArray = ObjectIdentifier([UInt].self)
 
     /// The encoded size of `value` (payload bytes, leaving out a few bytes of header), or `nil`
-    /// when it is not known without encoding.
+    /// when it is not known without encoding. Types are told apart by metatype comparisons only:
+    /// no dynamic cast and no table lookup, as this runs for every argument and result.
     package static func of<Value>(_ value: Value) -> Int? {
-        sizes[ObjectIdentifier(Value.self)].map { $0(value) }
+        switch CoderPrimitiveKind.of(Value.self) {
+        case .byteArray: return unsafeBitCast(value, to: [UInt8].self).count
+        case .string: return unsafeBitCast(value, to: String.self).utf8.count
+        case .data: return unsafeBitCast(value, to: Data.self).count
+        case .contiguousByteArray: return unsafeBitCast(value, to: ContiguousArray<UInt8>.self).count
+        case .boolArray: return unsafeBitCast(value, to: [Bool].self).count
+        case .int32Array: return 4 * unsafeBitCast(value, to: [Int32].self).count
+        case .uint32Array: return 4 * unsafeBitCast(value, to: [UInt32].self).count
+        case .floatArray: return 4 * unsafeBitCast(value, to: [Float].self).count
+        case .int64Array: return 8 * unsafeBitCast(value, to: [Int64].self).count
+        case .uint64Array: return 8 * unsafeBitCast(value, to: [UInt64].self).count
+        case .intArray: return 8 * unsafeBitCast(value, to: [Int].self).count
+        case .doubleArray: return 8 * unsafeBitCast(value, to: [Double].self).count
+        case .composite:
+            let id = ObjectIdentifier(Value.self)
+            if id == int8Array { return unsafeBitCast(value, to: [Int8].self).count }
+            if id == int16Array { return 2 * unsafeBitCast(value, to: [Int16].self).count }
+            if id == uint16Array { return 2 * unsafeBitCast(value, to: [UInt16].self).count }
+            if id == uintArray { return 8 * unsafeBitCast(value, to: [UInt].self).count }
+            return nil
+        default:
+            return nil
+        }
     }
 
     private static let byteArray = ObjectIdentifier([UInt8].self)
