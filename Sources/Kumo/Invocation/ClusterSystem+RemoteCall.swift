@@ -143,13 +143,12 @@ extension ClusterSystem {
         handler.calls = admission.calls
         let deadline = call.deadlineMillis == 0 ? nil : NIODeadline.now() + .milliseconds(Int64(call.deadlineMillis))
         let context = CallContext(deadline: deadline, caller: connection.peer.node, metadata: call.metadata)
-        let decoder = KumoInvocationDecoder(system: self, call: call, target: target)
         // A call with large arguments runs off the event loop, at low priority, so small calls
         // behind it are not held up by the copy of its arguments, nor by freeing them once it
         // returns (see ``BulkExecutor``).
         let large = call.arguments.bytes.readableBytes > settings.chunkSize || !call.attachments.isEmpty
-        let task = Task(executorPreference: large ? BulkExecutor.shared : executor) { [handler] in
-            var decoder = decoder
+        let run: @Sendable () async -> Void = { [handler] in
+            var decoder = KumoInvocationDecoder(system: self, call: call, target: target)
             await Self.$callContext.withValue(context) {
                 do {
                     try await self.execute(target, on: actor, decoder: &decoder, handler: handler)
@@ -165,7 +164,19 @@ extension ClusterSystem {
                 }
             }
         }
-        // The caller may cancel the call from now on (a `cancel` frame cancels this task).
+        // A small call starts here, on the event loop that read it, and runs until it first
+        // suspends (a call that does not suspend replies before the next frame is read): no
+        // job is queued for it and no thread is woken. It goes on on the event loop. (Dispatch
+        // runs in the channel's read handler, outside any task, so the call inherits no task
+        // locals and no cancellation.)
+        let task: Task<Void, Never>
+        if large {
+            task = Task(executorPreference: BulkExecutor.shared, operation: run)
+        } else {
+            task = Task<Void, Never>.immediate(executorPreference: executor) { await run() }
+        }
+        // The caller may cancel the call from now on (a `cancel` frame cancels this task); a call
+        // that has replied already is not recorded.
         connection.callRunning(call.callID, task)
     }
 
