@@ -57,8 +57,8 @@ final class ConnectionHandler: ChannelInboundHandler {
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         guard !closing else { return }
-        system.poller.activity()
         let bytes = unwrapInboundIn(data)
+        system.poller.activity(readBytes: bytes.readableBytes)
         if let connection {
             connection.metrics.bytesIn.increment(by: bytes.readableBytes)
         } else {
