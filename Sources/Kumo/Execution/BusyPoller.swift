@@ -1,4 +1,5 @@
 import NIOCore
+import Synchronization
 #if canImport(Glibc)
 import Glibc
 #elseif canImport(Darwin)
@@ -52,6 +53,10 @@ final class BusyPoller: @unchecked Sendable {
     private var farReads = 0
     private var restUntil: UInt64 = 0
     private var rest: UInt64 = BusyPoller.shortestRest
+    /// Connections on this loop sending large frames now: while there are any, no spell starts
+    /// and a running one ends, since during a spell the loop would not notice that a socket can
+    /// take more.
+    private let streams = Atomic<Int>(0)
 
     /// Reads further apart than this many spells make the poller rest, once there were
     /// ``farReadsBeforeRest`` of them in a row.
@@ -78,7 +83,7 @@ final class BusyPoller: @unchecked Sendable {
         }
         // A large read is part of a stream: more follows at once, and the loop would find it
         // without sleeping — but not during a spell, in which the loop reads nothing.
-        guard !spinning, now >= restUntil, readBytes < Self.streamRead else { return }
+        guard !spinning, now >= restUntil, readBytes < Self.streamRead, streams.load(ordering: .relaxed) == 0 else { return }
         spinning = true
         spellStart = now
         switchesAtStart = Self.involuntarySwitches()
@@ -102,7 +107,7 @@ final class BusyPoller: @unchecked Sendable {
     /// Keeps a task queued while the spell lasts.
     private func spin() {
         let now = Self.now()
-        if now &- spellStart < spell {
+        if now &- spellStart < spell, streams.load(ordering: .relaxed) == 0 {
             eventLoop.execute { self.spin() }
             return
         }
@@ -112,6 +117,11 @@ final class BusyPoller: @unchecked Sendable {
         let switches = Self.involuntarySwitches()
         if switches != switchesAtStart { restUntil = now &+ Self.shortestRest }
         endedAt = now
+    }
+
+    /// A connection started (`true`) or stopped (`false`) sending large frames. Any thread.
+    func streaming(_ started: Bool) {
+        streams.add(started ? 1 : -1, ordering: .relaxed)
     }
 
     /// How many times this thread was preempted.

@@ -43,7 +43,7 @@ final class Connection: Sendable, CustomStringConvertible {
     /// What is counted for this connection's peer.
     let metrics: PeerMetrics
 
-    init(channel: any Channel, peer: PeerIdentity, settings: ClusterSettings, metrics: ClusterMetrics) {
+    init(channel: any Channel, peer: PeerIdentity, settings: ClusterSettings, metrics: ClusterMetrics, poller: BusyPoller? = nil) {
         self.channel = channel
         self.peer = peer
         let peerMetrics = metrics.peer(named: peer.name)
@@ -51,7 +51,7 @@ final class Connection: Sendable, CustomStringConvertible {
         self.outbox = Outbox(
             channel: channel, chunkSize: settings.chunkSize, highWater: settings.outboxHighWater,
             batchingDelay: settings.messageBatchingDelay, flushThreshold: settings.callFlushThreshold,
-            peerMetrics: peerMetrics, metrics: metrics)
+            peerMetrics: peerMetrics, metrics: metrics, poller: poller)
     }
 
     var description: String { "connection to \(peer.name) \(peer.node)" }

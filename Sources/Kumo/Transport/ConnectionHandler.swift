@@ -121,7 +121,8 @@ final class ConnectionHandler: ChannelInboundHandler {
                 context.writeAndFlush(wrapOutboundOut(bytes), promise: nil)
             }
             let connection = Connection(
-                channel: context.channel, peer: peer, settings: system.settings, metrics: system.metrics)
+                channel: context.channel, peer: peer, settings: system.settings, metrics: system.metrics,
+                poller: system.poller)
             self.connection = connection
             // The handshake's bytes count for the peer (the bytes of this read after the
             // handshake's last frame are among them).

@@ -113,6 +113,8 @@ final class Outbox: Sendable {
         /// ``writabilityChanged()`` flushes then, so senders must not wake the loop meanwhile
         /// (each wake-up is a system call, and under back pressure every message would make one).
         var unwritable = false
+        /// Large frames are being sent (told to the loop's ``BusyPoller``, which then does not spin).
+        var streaming = false
         /// Bytes of small frames waiting (followers included).
         var queuedBytes = 0
         /// Bytes of large frames not yet cut into chunks. Counted apart, so a large message
@@ -138,11 +140,15 @@ final class Outbox: Sendable {
     private let peerMetrics: PeerMetrics
     /// The node's metrics, for the call targets defined on this connection.
     private let metrics: ClusterMetrics
+    /// The loop's busy poller, told while large frames stream: a spell keeps the loop from
+    /// noticing that the socket can take more.
+    private let poller: BusyPoller?
 
     init(
         channel: any Channel, chunkSize: Int, highWater: Int, batchingDelay: Duration, flushThreshold: Int,
-        peerMetrics: PeerMetrics, metrics: ClusterMetrics
+        peerMetrics: PeerMetrics, metrics: ClusterMetrics, poller: BusyPoller? = nil
     ) {
+        self.poller = poller
         self.channel = channel
         self.chunkSize = chunkSize
         self.highWater = highWater
@@ -344,6 +350,7 @@ final class Outbox: Sendable {
         var wakeWaiters: [UnsafeContinuation<Void, any Error>] = []
         var armTick = false
         var backlog = 0
+        var streamingChange: Bool?
         let small: ByteBuffer? = state.withLock { state in
             state.flushScheduled = false
             state.framesQueued = 0
@@ -403,6 +410,7 @@ final class Outbox: Sendable {
                 state.roundsInFlight += 1
             }
             state.queuedBytes -= written
+            streamingChange = Self.updateStreaming(&state)
             if !state.waiters.isEmpty {
                 var waiting: [(id: UInt64, continuation: UnsafeContinuation<Void, any Error>, large: Bool)] = []
                 for waiter in state.waiters {
@@ -417,6 +425,7 @@ final class Outbox: Sendable {
             return small
         }
         for waiter in wakeWaiters { waiter.resume() }
+        if let streamingChange { poller?.streaming(streamingChange) }
         if armTick {
             channel.eventLoop.assumeIsolated().scheduleTask(in: TimeAmount(batchingDelay)) { self.streamTickFired() }
         }
@@ -434,11 +443,13 @@ final class Outbox: Sendable {
                 channel.write(piece.buffer(channel.allocator), promise: index == round.count - 1 ? promise : nil)
             }
             promise.futureResult.whenComplete { _ in
-                let schedule = self.state.withLock { state -> Bool in
+                let (schedule, change) = self.state.withLock { state -> (Bool, Bool?) in
                     state.roundsInFlight -= 1
-                    guard !state.large.isEmpty || state.small != nil else { return false }
-                    return Self.markFlush(&state)
+                    let change = Self.updateStreaming(&state)
+                    guard !state.large.isEmpty || state.small != nil else { return (false, change) }
+                    return (Self.markFlush(&state), change)
                 }
+                if let change { self.poller?.streaming(change) }
                 // Not inline: a write that fails at once completes its promise synchronously.
                 if schedule { self.channel.eventLoop.execute { self.flush() } }
             }
@@ -456,9 +467,17 @@ final class Outbox: Sendable {
         if due { flush() }
     }
 
+    /// Whether large frames are being sent now, if that changed (then `state.streaming` is updated).
+    private static func updateStreaming(_ state: inout State) -> Bool? {
+        let streaming = state.failure == nil && (!state.large.isEmpty || state.roundsInFlight > 0)
+        guard streaming != state.streaming else { return nil }
+        state.streaming = streaming
+        return streaming
+    }
+
     /// Fails the outbox: queued frames are dropped and waiting senders get `error`.
     func fail(_ error: ClusterError) {
-        let waiters: [UnsafeContinuation<Void, any Error>] = state.withLock { state in
+        let (waiters, change): ([UnsafeContinuation<Void, any Error>], Bool?) = state.withLock { state in
             if state.failure == nil { state.failure = error }
             state.small = nil
             state.large = []
@@ -466,8 +485,9 @@ final class Outbox: Sendable {
             state.largeBytes = 0
             let waiters = state.waiters.map(\.continuation)
             state.waiters = []
-            return waiters
+            return (waiters, Self.updateStreaming(&state))
         }
+        if let change { poller?.streaming(change) }
         peerMetrics.outboxBytes.record(0)
         for waiter in waiters { waiter.resume(throwing: error) }
     }
