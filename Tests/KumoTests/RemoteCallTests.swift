@@ -363,6 +363,42 @@ struct RemoteCallTests {
         }
     }
 
+    @Test("messages to two ports, interleaved and in runs, arrive whole and in order at each")
+    func interleavedPorts() async throws {
+        try await withLocalCluster(nodes: 2) { nodes in
+            let (sendA, receiveA) = try nodes[0].makeChannel(of: Int.self)
+            let (sendB, receiveB) = try nodes[0].makeChannel(of: Int.self)
+            var decoder = BinaryDecoder()
+            decoder.userInfo[.actorSystemKey] = nodes[1]
+            let portA = try decoder.decode(SendPort<Int>.self, from: BinaryEncoder().encode(sendA))
+            let portB = try decoder.decode(SendPort<Int>.self, from: BinaryEncoder().encode(sendB))
+            // Alternating, then runs of several to one port: the receiving node hands a port
+            // the messages read for it together, and must neither lose nor reorder any.
+            var sentA: [Int] = []
+            var sentB: [Int] = []
+            for index in 0..<6_000 {
+                let toA = index < 2_000 ? index % 2 == 0 : (index / 7) % 2 == 0
+                if toA {
+                    try await portA.send(index)
+                    sentA.append(index)
+                } else {
+                    try await portB.send(index)
+                    sentB.append(index)
+                }
+            }
+            func take(_ port: ReceivePort<Int>, _ count: Int) async -> [Int] {
+                var taken: [Int] = []
+                for await value in port {
+                    taken.append(value)
+                    if taken.count == count { break }
+                }
+                return taken
+            }
+            #expect(await take(receiveA, sentA.count) == sentA)
+            #expect(await take(receiveB, sentB.count) == sentB)
+        }
+    }
+
     @Test("a call to an unknown actor fails with an error naming it")
     func unknownActor() async throws {
         try await withLocalCluster(nodes: 2) { nodes in

@@ -67,16 +67,17 @@ extension ClusterSystem {
     /// The encoder for messages: no user info, no attachments.
     private static let plainEncoder = BinaryEncoder()
 
-    /// Hands an inbound one-way message to its port. Runs on the event loop; when the port fills
-    /// up, reading from this connection pauses until it drains.
-    func deliver(_ message: PortMessage, from connection: Connection) {
-        connection.metrics.messagesReceived.increment()
-        guard let sink = ports.sink(message.port) else {
-            logger.debug("dropped a message to unknown port \(message.port)", metadata: ["kumo.peer": "\(connection.peer.node)"])
+    /// Hands inbound one-way messages, read one after another for one port, to the port. Runs on
+    /// the event loop; when the port fills up, reading from this connection pauses until it drains.
+    func deliver(_ payloads: [ByteBuffer], to port: UInt64, from connection: Connection) {
+        connection.metrics.messagesReceived.increment(by: payloads.count)
+        guard let sink = ports.sink(port) else {
+            logger.debug(
+                "dropped \(payloads.count) message(s) to unknown port \(port)", metadata: ["kumo.peer": "\(connection.peer.node)"])
             return
         }
-        if sink.deliver(encoded: message.payload) == .full {
-            let reason = Connection.PauseReason.port(message.port)
+        if sink.deliver(encoded: payloads) == .full {
+            let reason = Connection.PauseReason.port(port)
             connection.pauseReading(reason)
             sink.whenDrained { connection.resumeReading(reason) }
         }

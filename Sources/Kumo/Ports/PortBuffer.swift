@@ -52,8 +52,20 @@ final class PortBuffer: PortSink {
         for sender in senders { sender.resume(throwing: closedError) }
     }
 
-    func deliver(encoded: ByteBuffer) -> PortDelivery {
-        append(.encoded(encoded))
+    func deliver(encoded: [ByteBuffer]) -> PortDelivery {
+        let (outcome, consumer, batch): (PortDelivery, UnsafeContinuation<Deque<Item>?, Never>?, Deque<Item>) =
+            state.withLock { state in
+                guard !state.closed else { return (.closed, nil, []) }
+                if let consumer = state.consumer {
+                    // The consumer waits, so nothing is buffered: it takes the batch as it is.
+                    state.consumer = nil
+                    return (.accepted, consumer, Deque(encoded.lazy.map { Item.encoded($0) }))
+                }
+                state.items.append(contentsOf: encoded.lazy.map { Item.encoded($0) })
+                return (state.items.count >= capacity ? .full : .accepted, nil, [])
+            }
+        consumer?.resume(returning: batch)
+        return outcome
     }
 
     @discardableResult

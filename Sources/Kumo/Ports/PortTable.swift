@@ -14,8 +14,8 @@ enum PortDelivery {
 
 /// The receiving end of a port, with its message type erased, as the transport sees it.
 protocol PortSink: AnyObject, Sendable {
-    /// Appends an encoded message. Runs on the event loop; never blocks.
-    func deliver(encoded: ByteBuffer) -> PortDelivery
+    /// Appends encoded messages, in order. Runs on the event loop; never blocks.
+    func deliver(encoded: [ByteBuffer]) -> PortDelivery
     /// Calls `resume` once the port has room again (at once if it has).
     func whenDrained(_ resume: @escaping @Sendable () -> Void)
     /// Closes the port: its sequence ends after the messages already in it.

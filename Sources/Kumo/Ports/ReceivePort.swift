@@ -35,12 +35,15 @@ public final class ReceivePort<Message: Codable & Sendable>: AsyncSequence, Send
     public struct AsyncIterator: AsyncIteratorProtocol {
         let port: ReceivePort
         var batch: Deque<PortBuffer.Item> = []
+        /// The system's decoder, taken once per batch rather than once per message.
+        var decoder: BinaryDecoder?
 
         public mutating func next() async -> Message? {
             while true {
                 if batch.isEmpty {
                     guard let next = await port.buffer.takeBatch() else { return nil }
                     batch = next
+                    decoder = nil
                 }
                 guard let item = batch.popFirst() else { continue }
                 switch item {
@@ -49,7 +52,9 @@ public final class ReceivePort<Message: Codable & Sendable>: AsyncSequence, Send
                     port.system.logger.warning("dropped a local message to port \(port.number) that is not a \(Message.self)")
                 case .encoded(let bytes):
                     do {
-                        return try port.system.makeDecoder().decode(Message.self, from: bytes)
+                        let decoder = self.decoder ?? port.system.makeDecoder()
+                        self.decoder = decoder
+                        return try decoder.decode(Message.self, from: bytes)
                     } catch {
                         port.system.logger.warning(
                             "dropped a message to port \(port.number) that does not decode as \(Message.self): \(describe(error))")

@@ -21,6 +21,10 @@ final class ConnectionHandler: ChannelInboundHandler {
     private var targets: [UInt32: InboundTarget] = [:]
     private var handshakeTimer: Scheduled<Void>?
     private var closing = false
+    /// One-way messages read for one port and not yet handed to it: consecutive messages to a
+    /// port go to it together (one lock, one wake-up of its consumer), before any other frame is
+    /// handled and at the end of each read, so the order of frames is kept.
+    private var portBatch: (port: UInt64, payloads: [ByteBuffer])?
     private var logger: Logger
     /// Bytes read and written during the handshake, added to the peer's counts once it is known.
     private var handshakeBytesIn = 0
@@ -92,13 +96,16 @@ final class ConnectionHandler: ChannelInboundHandler {
                     case .drop: continue
                     case .delay(let amount):
                         context.eventLoop.assumeIsolated().scheduleTask(in: amount) { [weak self] in
-                            try? self?.handleEstablished(frame, connection: connection, context: context)
+                            guard let self else { return }
+                            try? self.handleEstablished(frame, connection: connection, context: context)
+                            self.deliverPortBatch(connection)
                         }
                         continue
                     }
                 }
                 try handleEstablished(frame, connection: connection, context: context)
             }
+            if let connection { deliverPortBatch(connection) }
         } catch let error as WireError {
             logger.warning("closing connection: \(error)")
             abort(channel: context.channel, ClusterError(.protocolError, error.description, node: connection?.peer.node))
@@ -151,6 +158,7 @@ final class ConnectionHandler: ChannelInboundHandler {
     }
 
     private func handleEstablished(_ frame: Frame, connection: Connection, context: ChannelHandlerContext) throws {
+        if frame.kind != .message { deliverPortBatch(connection) }
         switch frame.kind {
         case .call:
             var call = try CallMessage(body: frame.body)
@@ -165,7 +173,13 @@ final class ConnectionHandler: ChannelInboundHandler {
             connection.complete(reply)
         case .message:
             let message = try PortMessage(body: frame.body)
-            system.deliver(message, from: connection)
+            if portBatch?.port == message.port {
+                portBatch?.payloads.append(message.payload)
+            } else {
+                deliverPortBatch(connection)
+                portBatch = (message.port, [message.payload])
+            }
+            return
         case .targetDefinition:
             let definition = try TargetDefinitionMessage(body: frame.body)
             guard targets.count < Self.maximumTargets || targets[definition.id] != nil else {
@@ -200,6 +214,13 @@ final class ConnectionHandler: ChannelInboundHandler {
         case .hello, .challenge, .proof, .accepted, .reject:
             throw WireError(.malformed, "unexpected \(frame.kind) frame on an established connection")
         }
+    }
+
+    /// Hands the batch of one-way messages read so far to its port.
+    private func deliverPortBatch(_ connection: Connection) {
+        guard let batch = portBatch else { return }
+        portBatch = nil
+        system.deliver(batch.payloads, to: batch.port, from: connection)
     }
 
     func channelWritabilityChanged(context: ChannelHandlerContext) {
