@@ -1,13 +1,12 @@
 import Kumo
 
-/// The actor the peer process hosts as `bench`. It runs on the node's event-loop executor, so a
-/// remote call reaches it, and its reply leaves, without a thread hop.
+/// The actor the peer process hosts as `bench`: a plain distributed actor, as users write them.
+/// Inbound calls prefer the node's event loop, so it runs there without a thread hop; adopting
+/// the loop's serial executor (`unownedExecutor`) was measured no faster (`concurrent` 277k
+/// against 292k calls/s plain, `throughput` and `rtt` the same, in one A/B sitting).
 distributed actor BenchTarget {
     typealias ActorSystem = ClusterSystem
 
-    nonisolated var unownedExecutor: UnownedSerialExecutor {
-        actorSystem.executor.asUnownedSerialExecutor()
-    }
 
     private var sinkTask: Task<Int, Never>?
 
