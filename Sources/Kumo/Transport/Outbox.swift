@@ -20,6 +20,8 @@ import Synchronization
 /// Each flush adds the bytes it hands to the channel to `kumo.transport.bytes_out` and records
 /// what is left waiting in `kumo.transport.outbox_bytes` (so does a sender that must wait).
 final class Outbox: Sendable {
+    /// How many recently called targets are found without hashing their names.
+    static let recentTargetLimit = 4
     /// Chunks written per round.
     static let chunksPerRound = 1
     /// Rounds handed to the kernel and not yet taken by it; a new round starts when one is taken,
@@ -125,6 +127,10 @@ final class Outbox: Sendable {
         var failure: ClusterError?
         var nextStream: UInt64 = 1
         var targets: [String: (id: UInt32, calls: CallMetrics)] = [:]
+        /// The targets called last, found by comparing names rather than hashing them (a
+        /// target's name is a long mangled string, and a call site passes the same string every
+        /// time, which compares equal at once).
+        var recentTargets: [(name: String, target: (id: UInt32, calls: CallMetrics))] = []
     }
 
     private let state = Mutex(State())
@@ -219,9 +225,13 @@ final class Outbox: Sendable {
     /// id so that a call finds both under the one lock. The first use of a name enqueues its
     /// definition, under the same lock, so every frame that uses the id is written after it.
     func target(for name: String) throws(ClusterError) -> (id: UInt32, calls: CallMetrics) {
-        let known = try state.withLock { state throws(ClusterError) in
+        let known = try state.withLock { state throws(ClusterError) -> (id: UInt32, calls: CallMetrics)? in
             if let failure = state.failure { throw failure }
-            return state.targets[name]
+            for recent in state.recentTargets where recent.name == name { return recent.target }
+            guard let target = state.targets[name] else { return nil }
+            if state.recentTargets.count >= Self.recentTargetLimit { state.recentTargets.removeFirst() }
+            state.recentTargets.append((name, target))
+            return target
         }
         if let known { return known }
         // The first call to this target on this connection: its metrics are found (or made)
