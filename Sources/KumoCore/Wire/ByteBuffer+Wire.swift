@@ -7,12 +7,22 @@ extension ByteBuffer {
     /// Appends `value` as an unsigned LEB128 varint (1–10 bytes).
     @inlinable
     package mutating func writeWireVarint(_ value: UInt64) {
-        var value = value
-        while value >= 0x80 {
-            writeInteger(UInt8(truncatingIfNeeded: value) | 0x80)
-            value >>= 7
+        if value < 0x80 {
+            writeInteger(UInt8(truncatingIfNeeded: value))
+            return
         }
-        writeInteger(UInt8(truncatingIfNeeded: value))
+        // One capacity check for the whole varint, not one per byte.
+        writeWithUnsafeMutableBytes(minimumWritableBytes: 10) { out in
+            var value = value
+            var index = 0
+            while value >= 0x80 {
+                out[index] = UInt8(truncatingIfNeeded: value) | 0x80
+                value >>= 7
+                index += 1
+            }
+            out[index] = UInt8(truncatingIfNeeded: value)
+            return index + 1
+        }
     }
 
     /// Appends `value` as an unsigned LEB128 varint.
