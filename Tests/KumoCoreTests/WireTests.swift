@@ -60,6 +60,35 @@ struct WireTests {
         }
     }
 
+    @Test("a call's head written into raw memory is the head the buffer path writes")
+    func plainCallHead() throws {
+        let paths: [ActorID.Path] = [.number(7), .number(1 << 40), .name("bench"), .name("a-much-longer-actor-name-é")]
+        for (callID, target, deadline) in [(UInt64(1), UInt32(1), UInt64(5000)), (1 << 35, 300, 0), (127, 128, 1 << 60)] {
+            for path in paths {
+                for argumentCount in [0, 1, 200] {
+                    var expected = ByteBuffer()
+                    let start = expected.beginFrame(.call)
+                    CallMessage.writeHeader(
+                        callID: callID, flags: CallMessage.Flags(rawValue: 0), target: target, actor: path,
+                        deadlineMillis: deadline, metadata: CallMetadata(), substitutions: [], to: &expected)
+                    expected.writeWireVarint(argumentCount)
+                    let argumentBytes = 9
+                    expected.setInteger(UInt32(expected.readableBytes - 4 + argumentBytes), at: start)
+                    let size = CallMessage.plainHeadSize(
+                        callID: callID, target: target, actor: path, deadlineMillis: deadline, argumentCount: argumentCount)
+                    #expect(size == expected.readableBytes)
+                    var raw = [UInt8](repeating: 0xEE, count: size)
+                    raw.withUnsafeMutableBytes { out in
+                        CallMessage.writePlainHead(
+                            callID: callID, target: target, actor: path, deadlineMillis: deadline,
+                            argumentCount: argumentCount, frameLength: size - 4 + argumentBytes, to: out)
+                    }
+                    #expect(raw == Array(expected.readableBytesView), "\(path) call \(callID)")
+                }
+            }
+        }
+    }
+
     /// A chunk frame as the outbox writes it: header, then payload.
     func chunk(stream: UInt64, first: Bool, last: Bool, total: Int, _ payload: [UInt8]) -> ByteBuffer {
         var buffer = ByteBuffer()

@@ -103,6 +103,22 @@ public struct KumoInvocationEncoder: DistributedTargetInvocationEncoder {
         assert(deferred.isEmpty, "encodeDeferredArguments() must run before makeFrame")
         var arguments = ByteBuffer()
         swap(&arguments, &buffer)
+        if metadata.isEmpty && substitutions.isEmpty {
+            // Most calls: the head is written straight into the headroom, without a buffer.
+            let size = CallMessage.plainHeadSize(
+                callID: callID, target: target, actor: actor, deadlineMillis: deadlineMillis, argumentCount: argumentCount)
+            if size <= arguments.readerIndex {
+                let frameLength = size - 4 + arguments.readableBytes
+                arguments.moveReaderIndex(to: arguments.readerIndex - size)
+                arguments.withUnsafeMutableReadableBytes { bytes in
+                    CallMessage.writePlainHead(
+                        callID: callID, target: target, actor: actor, deadlineMillis: deadlineMillis,
+                        argumentCount: argumentCount, frameLength: frameLength,
+                        to: UnsafeMutableRawBufferPointer(rebasing: bytes[0..<size]))
+                }
+                return arguments
+            }
+        }
         var header = ByteBufferAllocator().buffer(capacity: 64)
         let start = header.beginFrame(.call)
         CallMessage.writeHeader(

@@ -104,6 +104,52 @@ package struct CallMessage: Sendable {
         self.arguments = CallArguments(count: argumentCount, bytes: argumentBytes)
     }
 
+    /// The whole head of a call frame — length prefix, kind, the header, and the argument count —
+    /// written into `out`, which must be exactly ``plainHeadSize(callID:target:actor:deadlineMillis:argumentCount:)``
+    /// bytes, for a call with no metadata and no generic substitutions (most calls): the same
+    /// bytes as ``ByteBuffer/beginFrame(_:)`` then ``writeHeader(callID:flags:target:actor:deadlineMillis:metadata:substitutions:to:)``
+    /// write, without a buffer of their own. `frameLength` is the length the prefix carries.
+    package static func writePlainHead(
+        callID: UInt64, target: UInt32, actor: ActorID.Path, deadlineMillis: UInt64, argumentCount: Int,
+        frameLength: Int, to out: UnsafeMutableRawBufferPointer
+    ) {
+        var writer = RawWireWriter(out)
+        writer.bigEndian(UInt32(truncatingIfNeeded: frameLength))
+        writer.byte(FrameKind.call.rawValue)
+        writer.varint(callID)
+        writer.byte(0)  // flags
+        writer.varint(UInt64(target))
+        switch actor.storage {
+        case .number(let number):
+            writer.byte(0)
+            writer.varint(number)
+        case .name(let name):
+            writer.byte(1)
+            writer.varint(UInt64(name.utf8.count))
+            writer.utf8(name)
+        }
+        writer.varint(deadlineMillis)
+        writer.byte(0)  // no metadata entries
+        writer.byte(0)  // no substitutions
+        writer.varint(UInt64(argumentCount))
+        assert(writer.offset == out.count, "the head's size was miscounted")
+    }
+
+    /// The size of the head ``writePlainHead(callID:target:actor:deadlineMillis:argumentCount:frameLength:to:)`` writes.
+    package static func plainHeadSize(
+        callID: UInt64, target: UInt32, actor: ActorID.Path, deadlineMillis: UInt64, argumentCount: Int
+    ) -> Int {
+        let path: Int
+        switch actor.storage {
+        case .number(let number): path = 1 + RawWireWriter.varintSize(number)
+        case .name(let name):
+            let count = name.utf8.count
+            path = 1 + RawWireWriter.varintSize(UInt64(count)) + count
+        }
+        return 4 + 1 + RawWireWriter.varintSize(callID) + 1 + RawWireWriter.varintSize(UInt64(target)) + path
+            + RawWireWriter.varintSize(deadlineMillis) + 1 + 1 + RawWireWriter.varintSize(UInt64(argumentCount))
+    }
+
     /// Writes the part of a call body before the arguments (without the argument count).
     package static func writeHeader(
         callID: UInt64, flags: Flags, target: UInt32, actor: ActorID.Path, deadlineMillis: UInt64,
@@ -326,5 +372,47 @@ package struct ChunkMessage: Sendable {
         buffer.writeInteger(UInt32(1 + header.readableBytes + payloadLength))
         buffer.writeInteger(FrameKind.chunk.rawValue)
         buffer.writeBuffer(&header)
+    }
+}
+
+/// Writes wire fields into memory sized for them beforehand (see `CallMessage.writePlainHead`).
+package struct RawWireWriter {
+    private let out: UnsafeMutableRawBufferPointer
+    private(set) var offset = 0
+
+    init(_ out: UnsafeMutableRawBufferPointer) {
+        self.out = out
+    }
+
+    mutating func byte(_ value: UInt8) {
+        out[offset] = value
+        offset += 1
+    }
+
+    mutating func bigEndian(_ value: UInt32) {
+        out.storeBytes(of: value.bigEndian, toByteOffset: offset, as: UInt32.self)
+        offset += 4
+    }
+
+    mutating func varint(_ value: UInt64) {
+        var value = value
+        while value >= 0x80 {
+            byte(UInt8(truncatingIfNeeded: value) | 0x80)
+            value >>= 7
+        }
+        byte(UInt8(truncatingIfNeeded: value))
+    }
+
+    mutating func utf8(_ string: String) {
+        var string = string
+        string.withUTF8 { bytes in
+            UnsafeMutableRawBufferPointer(rebasing: out[offset..<(offset + bytes.count)]).copyMemory(from: UnsafeRawBufferPointer(bytes))
+            offset += bytes.count
+        }
+    }
+
+    /// How many bytes `value` takes as a varint.
+    static func varintSize(_ value: UInt64) -> Int {
+        value == 0 ? 1 : (64 - value.leadingZeroBitCount + 6) / 7
     }
 }
