@@ -73,7 +73,7 @@ final class BusyPoller: @unchecked Sendable {
     }
 
     /// The loop just read `readBytes` bytes. Runs on the loop.
-    func activity(readBytes: Int = 0) {
+    func activity(readBytes: Int) {
         guard spell > 0 else { return }
         eventLoop.assertInEventLoop()
         let now = Self.now()

@@ -29,13 +29,7 @@ extension ClusterSystem {
             return
         }
         let kept = port.route?.connection
-        let connection: Connection
-        if let kept {
-            connection = kept
-        } else {
-            connection = try await self.connection(to: port.node)
-            port.route?.keep(connection)
-        }
+        let connection = if let kept { kept } else { try await route(port) }
         var frame = ByteBufferAllocator().buffer(capacity: 128)
         let start = frame.beginFrame(.message)
         frame.writeWireVarint(port.number)
@@ -51,10 +45,15 @@ extension ClusterSystem {
             // The kept connection died since the last send: look the node up again (a new
             // connection, or the reason there is none).
             port.route?.keep(nil)
-            let fresh = try await self.connection(to: port.node)
-            port.route?.keep(fresh)
-            try await enqueue(message: frame, on: fresh, port: port.number)
+            try await enqueue(message: frame, on: route(port), port: port.number)
         }
+    }
+
+    /// Looks up the connection to `port`'s node and keeps it in the port's route.
+    private func route<Message>(_ port: SendPort<Message>) async throws -> Connection {
+        let connection = try await self.connection(to: port.node)
+        port.route?.keep(connection)
+        return connection
     }
 
     private func enqueue(message frame: ByteBuffer, on connection: Connection, port: UInt64) async throws {

@@ -53,33 +53,24 @@ final class PortBuffer: PortSink {
     }
 
     func deliver(encoded: [ByteBuffer]) -> PortDelivery {
+        append(encoded.lazy.map { Item.encoded($0) })
+    }
+
+    /// Appends `items` in order; a waiting consumer takes them at once, as its batch.
+    @discardableResult
+    private func append(_ items: some Collection<Item>) -> PortDelivery {
         let (outcome, consumer, batch): (PortDelivery, UnsafeContinuation<Deque<Item>?, Never>?, Deque<Item>) =
             state.withLock { state in
                 guard !state.closed else { return (.closed, nil, []) }
                 if let consumer = state.consumer {
-                    // The consumer waits, so nothing is buffered: it takes the batch as it is.
+                    // The consumer waits, so nothing is buffered: it takes these as they are.
                     state.consumer = nil
-                    return (.accepted, consumer, Deque(encoded.lazy.map { Item.encoded($0) }))
+                    return (.accepted, consumer, Deque(items))
                 }
-                state.items.append(contentsOf: encoded.lazy.map { Item.encoded($0) })
+                state.items.append(contentsOf: items)
                 return (state.items.count >= capacity ? .full : .accepted, nil, [])
             }
         consumer?.resume(returning: batch)
-        return outcome
-    }
-
-    @discardableResult
-    private func append(_ item: Item) -> PortDelivery {
-        let (outcome, consumer): (PortDelivery, UnsafeContinuation<Deque<Item>?, Never>?) = state.withLock { state in
-            guard !state.closed else { return (.closed, nil) }
-            if let consumer = state.consumer {
-                state.consumer = nil
-                return (.accepted, consumer)
-            }
-            state.items.append(item)
-            return (state.items.count >= capacity ? .full : .accepted, nil)
-        }
-        consumer?.resume(returning: [item])
         return outcome
     }
 
@@ -92,7 +83,7 @@ final class PortBuffer: PortSink {
             }
             guard let hasRoom = outcome else { throw closedError }
             if hasRoom {
-                if append(.value(value)) == .closed { throw closedError }
+                if append(CollectionOfOne(.value(value))) == .closed { throw closedError }
                 return
             }
             try await withUnsafeThrowingContinuation { (continuation: UnsafeContinuation<Void, any Error>) in

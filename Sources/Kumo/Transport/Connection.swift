@@ -43,7 +43,7 @@ final class Connection: Sendable, CustomStringConvertible {
     /// What is counted for this connection's peer.
     let metrics: PeerMetrics
 
-    init(channel: any Channel, peer: PeerIdentity, settings: ClusterSettings, metrics: ClusterMetrics, poller: BusyPoller? = nil) {
+    init(channel: any Channel, peer: PeerIdentity, settings: ClusterSettings, metrics: ClusterMetrics, poller: BusyPoller) {
         self.channel = channel
         self.peer = peer
         let peerMetrics = metrics.peer(named: peer.name)

@@ -148,11 +148,11 @@ final class Outbox: Sendable {
     private let metrics: ClusterMetrics
     /// The loop's busy poller, told while large frames stream: a spell keeps the loop from
     /// noticing that the socket can take more.
-    private let poller: BusyPoller?
+    private let poller: BusyPoller
 
     init(
         channel: any Channel, chunkSize: Int, highWater: Int, batchingDelay: Duration, flushThreshold: Int,
-        peerMetrics: PeerMetrics, metrics: ClusterMetrics, poller: BusyPoller? = nil
+        peerMetrics: PeerMetrics, metrics: ClusterMetrics, poller: BusyPoller
     ) {
         self.poller = poller
         self.channel = channel
@@ -435,7 +435,7 @@ final class Outbox: Sendable {
             return small
         }
         for waiter in wakeWaiters { waiter.resume() }
-        if let streamingChange { poller?.streaming(streamingChange) }
+        if let streamingChange { poller.streaming(streamingChange) }
         if armTick {
             channel.eventLoop.assumeIsolated().scheduleTask(in: TimeAmount(batchingDelay)) { self.streamTickFired() }
         }
@@ -459,7 +459,7 @@ final class Outbox: Sendable {
                     guard !state.large.isEmpty || state.small != nil else { return (false, change) }
                     return (Self.markFlush(&state), change)
                 }
-                if let change { self.poller?.streaming(change) }
+                if let change { self.poller.streaming(change) }
                 // Not inline: a write that fails at once completes its promise synchronously.
                 if schedule { self.channel.eventLoop.execute { self.flush() } }
             }
@@ -497,7 +497,7 @@ final class Outbox: Sendable {
             state.waiters = []
             return (waiters, Self.updateStreaming(&state))
         }
-        if let change { poller?.streaming(change) }
+        if let change { poller.streaming(change) }
         peerMetrics.outboxBytes.record(0)
         for waiter in waiters { waiter.resume(throwing: error) }
     }

@@ -73,28 +73,27 @@ public struct BinaryDecoder: Sendable {
         }
     }
 
-    /// A top-level block of bytes (how `[UInt8]` and `String` encode) that is small and lies in
-    /// `buffer` whole, with nothing after it; `nil` for anything the general path must judge (an
-    /// attachment reference, trailing bytes, a truncated block), so that errors stay its own.
+    /// The bytes of a top-level block (how `[UInt8]` and `String` encode) that is small and lies
+    /// in `bytes` whole, with nothing after it; `nil` for anything the general path must judge
+    /// (an attachment reference, trailing bytes, a truncated block), so that errors stay its own.
+    private static func smallBlock(in bytes: UnsafeRawBufferPointer) -> UnsafeRawBufferPointer? {
+        var position = 0
+        guard let length = try? bytes.readCoderVarint(at: &position, limit: bytes.count),
+            length <= UInt64(smallBlockLimit), Int(length) == bytes.count - position
+        else { return nil }
+        return UnsafeRawBufferPointer(rebasing: bytes[position...])
+    }
+
+    /// A top-level byte array, as ``smallBlock(in:)`` finds it.
     private static func smallBlock(in buffer: ByteBuffer) -> [UInt8]? {
-        buffer.withUnsafeReadableBytes { bytes -> [UInt8]? in
-            var position = 0
-            guard let length = try? bytes.readCoderVarint(at: &position, limit: bytes.count),
-                length <= UInt64(smallBlockLimit), Int(length) == bytes.count - position
-            else { return nil }
-            return [UInt8](UnsafeRawBufferPointer(rebasing: bytes[position...]))
-        }
+        buffer.withUnsafeReadableBytes { bytes in smallBlock(in: bytes).map { [UInt8]($0) } }
     }
 
     /// A top-level string, as ``smallBlock(in:)`` finds it; `nil` also for invalid UTF-8.
     private static func smallString(in buffer: ByteBuffer) -> String? {
         buffer.withUnsafeReadableBytes { bytes -> String? in
-            var position = 0
-            guard let length = try? bytes.readCoderVarint(at: &position, limit: bytes.count),
-                length <= UInt64(smallBlockLimit), Int(length) == bytes.count - position
-            else { return nil }
-            if length == 0 { return "" }
-            return CoderUTF8.string(UnsafeRawBufferPointer(rebasing: bytes[position...]))
+            guard let block = smallBlock(in: bytes) else { return nil }
+            return block.isEmpty ? "" : CoderUTF8.string(block)
         }
     }
 
