@@ -116,4 +116,49 @@ struct ReassemblerTests {
         reassembler = Reassembler(maximumMessageSize: 1 << 20)
         #expect(throws: WireError.self) { for piece in Self.pieces(of: hello, stream: 4, sizes: [5]) { _ = try reassembler.add(piece) } }
     }
+
+    @Test("a large attachment is received into the memory of one its receiver let go of, never one still held")
+    func reusesReleasedAttachments() throws {
+        let size = ByteArrayCache.minimumCapacity
+        let cache = ByteArrayCache()
+        var reassembler = Reassembler(maximumMessageSize: 64 << 20, arrays: cache)
+        func receive(_ byte: UInt8, stream: UInt64) throws -> [UInt8] {
+            let bytes = Self.attachedCall([[UInt8](repeating: byte, count: size)])
+            var result: Frame?
+            for piece in Self.pieces(of: bytes, stream: stream, sizes: [256 << 10]) { result = try reassembler.add(piece) }
+            let frame = try #require(result)
+            #expect(reassembler.bufferedBytes == 0)
+            return try #require(frame.attachments.first)
+        }
+        func address(_ array: [UInt8]) -> UInt { array.withUnsafeBufferPointer { UInt(bitPattern: $0.baseAddress) } }
+
+        var first = try receive(1, stream: 1)
+        let firstAsks = reassembler.takeTrimDue()
+        #expect(firstAsks)  // the cache was empty: a trim is to be scheduled
+        let firstAddress = address(first)
+        // Still held: the next one gets memory of its own, and the first keeps its bytes.
+        let second = try receive(2, stream: 2)
+        let secondAsks = reassembler.takeTrimDue()
+        #expect(!secondAsks)
+        #expect(address(second) != firstAddress)
+        #expect(first.allSatisfy { $0 == 1 } && second.allSatisfy { $0 == 2 })
+        // Changing a held one in place copies it: the kept storage is not changed.
+        first[0] = 9
+        #expect(address(first) != firstAddress)
+        first = []
+        let third = try receive(3, stream: 3)
+        #expect(address(third) == firstAddress)
+        #expect(third.count == size && third.allSatisfy { $0 == 3 })
+        #expect(second.allSatisfy { $0 == 2 })
+
+        // Without a cache nothing is kept.
+        var plain = Reassembler(maximumMessageSize: 64 << 20)
+        var result: Frame?
+        for piece in Self.pieces(of: Self.attachedCall([[UInt8](repeating: 4, count: size)]), stream: 1, sizes: [1 << 20]) {
+            result = try plain.add(piece)
+        }
+        #expect(result?.attachments.first?.count == size)
+        let plainAsks = plain.takeTrimDue()
+        #expect(!plainAsks)
+    }
 }

@@ -55,6 +55,15 @@ public struct ClusterSettings: Sendable {
     /// Frames larger than this are sent in chunks of this size, interleaved with small frames,
     /// so a large message never holds back small ones for long. Default 256 KiB.
     public var chunkSize: Int
+    /// Whether large byte arrays received in chunks (8 MiB and up) are received into the memory
+    /// of earlier ones their receivers let go of. Fresh memory of that size is mapped and zeroed
+    /// by the kernel page by page, which costs more than receiving the bytes; with reuse, a
+    /// stream of large messages runs about a fifth faster (docs/benchmarks.md). The node then
+    /// keeps a reference to each such array (at most 4 arrays, 512 MiB, for 5 s): while you
+    /// hold one, it is shared, so reading it costs nothing but changing it in place copies it
+    /// first, as with any array that has two holders. Set `false` to be a received array's
+    /// only holder (and let the node keep nothing). Default `true`.
+    public var reuseReceivedArrays: Bool
     /// Bytes that may wait in a connection's outbox before senders are made to wait. Default 32 MiB.
     public var outboxHighWater: Int
     /// The kernel receive buffer of each connection (`SO_RCVBUF`; the send buffer, `SO_SNDBUF`,
@@ -148,6 +157,7 @@ public struct ClusterSettings: Sendable {
         self.maxFrameSize = 64 << 20
         self.maxMessageSize = 256 << 20
         self.chunkSize = 256 << 10
+        self.reuseReceivedArrays = true
         self.outboxHighWater = 32 << 20
         self.socketBufferSize = 256 << 10
         self.busyPollWindow = .microseconds(60)

@@ -43,6 +43,9 @@ public final class ClusterSystem: DistributedActorSystem, Sendable {
     let ports = PortTable()
     /// Keeps the loop polling briefly after I/O.
     let poller: BusyPoller
+    /// Large byte arrays received whole, kept so the next large message reuses their memory once
+    /// its receiver let go of them.
+    let receivedArrays = ByteArrayCache()
     private let serverChannel: any Channel
     private let daemonBox = Mutex<ClusterDaemon?>(nil)
     /// A decoder whose `userInfo` carries this system, made once at the end of `init`.

@@ -33,7 +33,11 @@ import Darwin
 /// A large read (``streamRead`` bytes or more) starts no spell: it is part of a stream, whose next
 /// bytes come at once, and a spell would keep the loop from reading them for its whole length
 /// (`kumo-bench bulk`: 2.6 GB/s with spells after every read, 3.1 GB/s without them after large
-/// reads, in one sitting; the small calls' p99 fell as well).
+/// reads, in one sitting; the small calls' p99 fell as well). Nor does any read while a
+/// connection on the loop is in the middle of a large frame, in either direction: a small read
+/// then is only a gap in the stream, which a spell would widen by its whole length while the
+/// sender's socket buffer fills. (That one is by reasoning: `bulk` over four interleaved runs
+/// moved within its noise.)
 ///
 /// (Spells that adapt their length to the gaps they see were tried: unbounded, they settled at
 /// 40–45 µs where 30 µs gave 32 µs, and grew long on a stream; between 30 and 80 µs they gave
@@ -53,9 +57,9 @@ final class BusyPoller: @unchecked Sendable {
     private var farReads = 0
     private var restUntil: UInt64 = 0
     private var rest: UInt64 = BusyPoller.shortestRest
-    /// Connections on this loop sending large frames now: while there are any, no spell starts
-    /// and a running one ends, since during a spell the loop would not notice that a socket can
-    /// take more.
+    /// Connections on this loop sending or receiving large frames now: while there are any, no
+    /// spell starts and a running one ends, since during a spell the loop would not notice that
+    /// a socket can take more, nor read the bytes that come next.
     private let streams = Atomic<Int>(0)
 
     /// Reads further apart than this many spells make the poller rest, once there were
@@ -119,7 +123,8 @@ final class BusyPoller: @unchecked Sendable {
         endedAt = now
     }
 
-    /// A connection started (`true`) or stopped (`false`) sending large frames. Any thread.
+    /// A connection started (`true`) or stopped (`false`) sending or receiving large frames.
+    /// Any thread.
     func streaming(_ started: Bool) {
         streams.add(started ? 1 : -1, ordering: .relaxed)
     }

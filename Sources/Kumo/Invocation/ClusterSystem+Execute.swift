@@ -26,6 +26,16 @@ private func runtimeExecuteDistributedTarget<Decoder: DistributedTargetInvocatio
 #endif
 
 extension ClusterSystem {
+    /// Hands the result of type `R` in `result` to `handler`, called with the return type opened
+    /// from its existential, whose conformances come with it: the standard
+    /// `invokeHandlerOnReturn` casts the metatype, and `onReturn` (a distributed ad-hoc
+    /// requirement) finds the conformances again, on every call.
+    private static func sendResult<R: Codable>(
+        of _: R.Type, in result: UnsafeRawPointer, to handler: KumoResultHandler
+    ) async throws {
+        try await handler.returnValue(result.assumingMemoryBound(to: R.self).pointee)
+    }
+
     /// Runs an inbound call on a local actor: non-generic targets with their types looked up
     /// once (``TargetSignature``), generic ones through `executeDistributedTarget`.
     func execute(
@@ -55,6 +65,8 @@ extension ClusterSystem {
             returned = true
             if signature.returnType == Void.self {
                 try await handler.onReturnVoid()
+            } else if let codable = signature.codableReturnType {
+                try await Self.sendResult(of: codable, in: UnsafeRawPointer(result), to: handler)
             } else {
                 try await invokeHandlerOnReturn(handler: handler, resultBuffer: UnsafeRawPointer(result), metatype: signature.returnType)
             }

@@ -55,7 +55,7 @@ extension ClusterSystem {
         var reply = try await send(&invocation, to: id, target: target, calls: &calls)
         switch reply.status {
         case .value:
-            // The arrays move into the store, so the result owns the only reference to each.
+            // The arrays move into the store, so the reply holds no reference to the result's.
             let attachments = reply.attachments.isEmpty ? nil : BinaryAttachments(reply.attachments)
             reply.attachments = []
             do {
@@ -147,23 +147,6 @@ extension ClusterSystem {
         // behind it are not held up by the copy of its arguments, nor by freeing them once it
         // returns (see ``BulkExecutor``).
         let large = call.arguments.bytes.readableBytes > settings.chunkSize || !call.attachments.isEmpty
-        let run: @Sendable () async -> Void = { [handler] in
-            var decoder = KumoInvocationDecoder(system: self, call: call, target: target)
-            await Self.$callContext.withValue(context) {
-                do {
-                    try await self.execute(target, on: actor, decoder: &decoder, handler: handler)
-                } catch let error as ExecuteDistributedTargetError {
-                    handler.send(
-                        error: ClusterError(
-                            .unknownTarget,
-                            "node \(self.settings.name) has no distributed func \(target.readableName) on \(type(of: actor)) (\(error.message))",
-                            node: self.node),
-                        refused: true)
-                } catch {
-                    handler.send(error: error)
-                }
-            }
-        }
         // A small call starts here, on the event loop that read it, and runs until it first
         // suspends (a call that does not suspend replies before the next frame is read): no
         // job is queued for it and no thread is woken. It goes on on the event loop. (Dispatch
@@ -171,13 +154,44 @@ extension ClusterSystem {
         // locals and no cancellation.)
         let task: Task<Void, Never>
         if large {
-            task = Task(executorPreference: BulkExecutor.shared, operation: run)
+            // The decoder is made here, not in the task: a task holds its closure until it
+            // ends, and a closure that captured `call` would hold its attachments as long, so
+            // the callee would not be their only holder.
+            let decoder = KumoInvocationDecoder(system: self, call: call, target: target)
+            task = Task(executorPreference: BulkExecutor.shared) { [handler] in
+                var decoder = decoder
+                await self.run(target, on: actor, decoder: &decoder, context: context, handler: handler)
+            }
         } else {
-            task = Task<Void, Never>.immediate(executorPreference: executor) { await run() }
+            task = Task<Void, Never>.immediate(executorPreference: executor) { [handler] in
+                var decoder = KumoInvocationDecoder(system: self, call: call, target: target)
+                await self.run(target, on: actor, decoder: &decoder, context: context, handler: handler)
+            }
         }
         // The caller may cancel the call from now on (a `cancel` frame cancels this task); a call
         // that has replied already is not recorded.
         connection.callRunning(call.callID, task)
+    }
+
+    /// Runs an inbound call with its context bound, and replies with what it threw if it threw.
+    private func run(
+        _ target: InboundTarget, on actor: any DistributedActor, decoder: inout KumoInvocationDecoder,
+        context: CallContext, handler: KumoResultHandler
+    ) async {
+        await Self.$callContext.withValue(context) {
+            do {
+                try await execute(target, on: actor, decoder: &decoder, handler: handler)
+            } catch let error as ExecuteDistributedTargetError {
+                handler.send(
+                    error: ClusterError(
+                        .unknownTarget,
+                        "node \(settings.name) has no distributed func \(target.readableName) on \(type(of: actor)) (\(error.message))",
+                        node: node),
+                    refused: true)
+            } catch {
+                handler.send(error: error)
+            }
+        }
     }
 
     /// A decoder that can decode actor references and ports for this system: for add-ons that

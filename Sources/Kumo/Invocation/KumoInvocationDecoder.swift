@@ -15,8 +15,8 @@ public struct KumoInvocationDecoder: DistributedTargetInvocationDecoder, Sendabl
     let attachments: BinaryAttachments?
 
     init(system: ClusterSystem, call: CallMessage, target: InboundTarget) {
-        // The arrays move into the store, so the one an argument takes is its only reference
-        // and the callee can mutate it without a copy.
+        // The arrays move into the store, so the call holds no reference to the one an
+        // argument takes (the node's array cache may, see `reuseReceivedArrays`).
         var call = call
         let attachments = call.attachments
         call.attachments = []

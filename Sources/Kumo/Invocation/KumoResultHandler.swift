@@ -17,6 +17,13 @@ public struct KumoResultHandler: DistributedTargetInvocationResultHandler, Senda
     var calls: CallMetrics?
 
     public func onReturn<Success: Codable>(value: Success) async throws {
+        // The distributed runtime's ad-hoc requirement: this function finds `Success`'s
+        // conformances itself, on every call. Kumo's own path calls `returnValue` directly.
+        try await returnValue(value)
+    }
+
+    /// Sends `value` as the call's result.
+    func returnValue<Success: Codable>(_ value: Success) async throws {
         let threshold = system.settings.chunkSize
         if (EncodedSizeHint.of(value, attachingAbove: threshold) ?? 0) > threshold {
             // A large result is copied at low priority, off the event loop (see ``BulkExecutor``).

@@ -21,6 +21,9 @@ final class TargetSignature: @unchecked Sendable {
     /// Size and alignment of `returnType`, for the buffer the result is written to.
     let resultSize: Int
     let resultAlignment: Int
+    /// `returnType` as a `Codable` type (`nil` when it is not one), cast once (see
+    /// ``ClusterSystem/execute(_:on:decoder:handler:)``).
+    let codableReturnType: (any Codable.Type)?
 
     /// Looks up the types of the target `mangledName`; `nil` for a generic target or a name the
     /// runtime cannot resolve (the standard path then reports the problem).
@@ -54,6 +57,7 @@ final class TargetSignature: @unchecked Sendable {
         self.returnType = returnType
         func layout<R>(_: R.Type) -> (Int, Int) { (MemoryLayout<R>.size, MemoryLayout<R>.alignment) }
         (resultSize, resultAlignment) = _openExistential(returnType, do: layout)
+        codableReturnType = returnType as? any Codable.Type
     }
 
     /// Result buffers given back, kept for reuse: calls to one target come in bursts, and a

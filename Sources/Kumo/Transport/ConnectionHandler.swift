@@ -21,6 +21,9 @@ final class ConnectionHandler: ChannelInboundHandler {
     private var targets: [UInt32: InboundTarget] = [:]
     private var handshakeTimer: Scheduled<Void>?
     private var closing = false
+    /// A large frame is partly read, as last told to the loop's poller (which starts no spell
+    /// while any connection on the loop streams).
+    private var receivingStream = false
     /// One-way messages read for one port and not yet handed to it: consecutive messages to a
     /// port go to it together (one lock, one wake-up of its consumer), before any other frame is
     /// handled and at the end of each read, so the order of frames is kept.
@@ -38,7 +41,7 @@ final class ConnectionHandler: ChannelInboundHandler {
         self.parser = FrameParser(maxFrameSize: settings.maxFrameSize)
         self.handshake = HandshakeStateMachine(
             role: role, local: system.node, localName: settings.name, secret: settings.secret)
-        self.reassembler = Reassembler(maximumMessageSize: settings.maxMessageSize)
+        self.reassembler = Reassembler(maximumMessageSize: settings.maxMessageSize, arrays: settings.reuseReceivedArrays ? system.receivedArrays : nil)
         self.logger = system.logger
     }
 
@@ -62,7 +65,8 @@ final class ConnectionHandler: ChannelInboundHandler {
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         guard !closing else { return }
         let bytes = unwrapInboundIn(data)
-        system.poller.activity(readBytes: bytes.readableBytes)
+        let readBytes = bytes.readableBytes
+        system.poller.activity(readBytes: readBytes)
         if let connection {
             connection.metrics.bytesIn.increment(by: bytes.readableBytes)
         } else {
@@ -86,6 +90,7 @@ final class ConnectionHandler: ChannelInboundHandler {
                     // Chunk payloads arrive piece by piece and go straight into the reassembly
                     // buffer; the frame they make up is handled once it is whole.
                     guard let whole = try reassembler.add(chunk) else { continue }
+                    if reassembler.takeTrimDue() { system.scheduleReceivedArraysTrim() }
                     frame = whole
                 }
                 // Target definitions pass: TCP drops no frame mid-stream, and later calls rely on them.
@@ -106,6 +111,7 @@ final class ConnectionHandler: ChannelInboundHandler {
                 try handleEstablished(frame, connection: connection, context: context)
             }
             if let connection { deliverPortBatch(connection) }
+            noteStreaming(reassembler.isReceiving)
         } catch let error as WireError {
             logger.warning("closing connection: \(error)")
             abort(channel: context.channel, ClusterError(.protocolError, error.description, node: connection?.peer.node))
@@ -223,6 +229,15 @@ final class ConnectionHandler: ChannelInboundHandler {
         system.deliver(batch.payloads, to: batch.port, from: connection)
     }
 
+    /// Tells the poller when this connection starts or stops receiving a large frame: in the
+    /// middle of one, the next bytes come at once, and a spell (in which the loop reads nothing)
+    /// would stall the stream while the sender's socket buffer fills.
+    private func noteStreaming(_ receiving: Bool) {
+        guard receiving != receivingStream else { return }
+        receivingStream = receiving
+        system.poller.streaming(receiving)
+    }
+
     func channelWritabilityChanged(context: ChannelHandlerContext) {
         connection?.outbox.writabilityChanged()
         context.fireChannelWritabilityChanged()
@@ -230,6 +245,7 @@ final class ConnectionHandler: ChannelInboundHandler {
 
     func channelInactive(context: ChannelHandlerContext) {
         handshakeTimer?.cancel()
+        noteStreaming(false)
         if let connection {
             let error = ClusterError(.connectionLost, "connection to \(connection.peer.name) closed", node: connection.peer.node)
             connection.fail(error)

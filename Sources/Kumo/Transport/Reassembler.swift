@@ -49,10 +49,24 @@ struct Reassembler {
     private var streams: [UInt64: Stream] = [:]
     private var claimed = 0
     let maximumMessageSize: Int
+    /// Where large attachments come from and go back to once their receiver is done with them.
+    private let arrays: ByteArrayCache?
+    /// An attachment was kept in ``arrays`` and the cache asked for a trim to be scheduled.
+    private(set) var trimDue = false
 
-    init(maximumMessageSize: Int) {
+    init(maximumMessageSize: Int, arrays: ByteArrayCache? = nil) {
         self.maximumMessageSize = maximumMessageSize
+        self.arrays = arrays
     }
+
+    /// Whether a trim of the array cache is to be scheduled; asking clears it.
+    mutating func takeTrimDue() -> Bool {
+        defer { trimDue = false }
+        return trimDue
+    }
+
+    /// Whether a large frame is partly received (more of its chunks are to come).
+    var isReceiving: Bool { !streams.isEmpty }
 
     /// Bytes held in unfinished frames.
     var bufferedBytes: Int { streams.values.reduce(0) { $0 + $1.received } }
@@ -101,6 +115,12 @@ struct Reassembler {
             while stream.attachments.count < layout.attachmentLengths.count { stream.attachments.append([]) }
             guard stream.attachments.map(\.count) == layout.attachmentLengths else {
                 throw WireError(.truncated, "chunk stream \(chunk.stream) ended before its attachments did")
+            }
+            if let arrays {
+                // Kept before the decoder hands them on, so their storage can be reused once
+                // whoever gets them is done with them.
+                let now = NIODeadline.now().uptimeNanoseconds
+                for attachment in stream.attachments where arrays.keep(attachment, now: now) { trimDue = true }
             }
             return try AttachedFrame.innerFrame(head: stream.head, layout: layout, attachments: stream.attachments)
         case .plain, nil:
@@ -163,7 +183,7 @@ struct Reassembler {
                 guard index < layout.attachmentLengths.count else {
                     throw WireError(.malformed, "chunk stream \(id) exceeds its declared \(stream.expected) bytes")
                 }
-                stream.attachments.append(Self.makeAttachment(
+                stream.attachments.append(makeAttachment(
                     length: min(layout.attachmentLengths[index], stream.expected - stream.received),
                     upfront: stream.upfront, first: bytes.readableBytes))
                 continue  // an empty attachment is complete at once
@@ -212,9 +232,11 @@ struct Reassembler {
         return try AttachedFrame.layout(of: head, maximumInnerFrameSize: expected).map { .attached($0) }
     }
 
-    /// A fresh attachment of `length` bytes: allocated whole when its stream was counted in
-    /// upfront, grown with the bytes that arrive otherwise.
-    private static func makeAttachment(length: Int, upfront: Bool, first: Int) -> [UInt8] {
+    /// An empty attachment for `length` bytes: with room for all of them when its stream was
+    /// counted in upfront (in a kept array nobody holds any more, if there is one), grown with
+    /// the bytes that arrive otherwise.
+    private func makeAttachment(length: Int, upfront: Bool, first: Int) -> [UInt8] {
+        if upfront, let arrays, let reused = arrays.take(capacity: length) { return reused }
         let capacity = upfront ? length : min(length, first * 4)
         return [UInt8](unsafeUninitializedCapacity: capacity) { buffer, initialized in
             HugePages.advise(UnsafeMutableRawBufferPointer(buffer))

@@ -21,6 +21,9 @@ struct TransportOptions: ParsableArguments {
     @Option(help: "ClusterSettings.messageBatchingDelay of both nodes, in microseconds.")
     var messageBatchingMicroseconds = Int(defaults.messageBatchingDelay / .microseconds(1))
 
+    @Flag(inversion: .prefixedNo, help: "ClusterSettings.reuseReceivedArrays of both nodes.")
+    var reuseReceivedArrays = defaults.reuseReceivedArrays
+
     @Flag(help: "Record both nodes' metrics into a minimal in-process backend (relaxed atomics), to measure what recording costs; without it the metrics system is swift-metrics' no-op default.")
     var metrics = false
 
@@ -38,6 +41,7 @@ struct TransportOptions: ParsableArguments {
             "--busy-poll-microseconds", "\(busyPollMicroseconds)", "--call-flush-threshold", "\(callFlushThreshold)",
             "--socket-buffer-kib", "\(socketBufferKib)", "--chunk-kib", "\(chunkKib)",
             "--message-batching-microseconds", "\(messageBatchingMicroseconds)",
+            reuseReceivedArrays ? "--reuse-received-arrays" : "--no-reuse-received-arrays",
         ] + (metrics ? ["--metrics"] : [])
     }
 
@@ -50,5 +54,6 @@ struct TransportOptions: ParsableArguments {
         settings.socketBufferSize = socketBufferKib == 0 ? nil : socketBufferKib << 10
         settings.chunkSize = chunkKib << 10
         settings.messageBatchingDelay = .microseconds(messageBatchingMicroseconds)
+        settings.reuseReceivedArrays = reuseReceivedArrays
     }
 }

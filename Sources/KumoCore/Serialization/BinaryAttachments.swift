@@ -9,8 +9,9 @@ import Synchronization
 /// transport streams it straight from and into array storage). The decoder takes attachment `k`
 /// back from a ``BinaryAttachments`` value when it meets the reference. See docs/serialization.md.
 ///
-/// Each attachment can be taken once: the decoder moves the array out, so the value it returns
-/// owns the only reference to the storage and mutating it copies nothing. Decoding the same
+/// Each attachment can be taken once: the decoder moves the array out, so the store keeps no
+/// reference to the value it returns (whoever made the arrays may: a node receiving large arrays
+/// keeps one to reuse their memory, see `ClusterSettings.reuseReceivedArrays`). Decoding the same
 /// reference a second time (a `try?` that falls back to another type, a key decoded twice) is
 /// therefore an error for a byte array above the threshold, where it would succeed for a smaller
 /// one: decode each value once.
