@@ -152,20 +152,22 @@ extension ClusterSystem {
         // job is queued for it and no thread is woken. It goes on on the event loop. (Dispatch
         // runs in the channel's read handler, outside any task, so the call inherits no task
         // locals and no cancellation.)
-        let task: Task<Void, Never>
-        if large {
-            // The decoder is made here, not in the task: a task holds its closure until it
-            // ends, and a closure that captured `call` would hold its attachments as long, so
-            // the callee would not be their only holder.
-            let decoder = KumoInvocationDecoder(system: self, call: call, target: target)
-            task = Task(executorPreference: BulkExecutor.shared) { [handler] in
-                var decoder = decoder
-                await self.run(target, on: actor, decoder: &decoder, context: context, handler: handler)
+        // The context is bound around the task's creation, which copies it into the task:
+        // binding it inside the task would cost an async scope (and its executor checks) per call.
+        let task: Task<Void, Never> = Self.$callContext.withValue(context) {
+            if large {
+                // The decoder is made here, not in the task: a task holds its closure until it
+                // ends, and a closure that captured `call` would hold its attachments as long, so
+                // the callee would not be their only holder.
+                let decoder = KumoInvocationDecoder(system: self, call: call, target: target)
+                return Task(executorPreference: BulkExecutor.shared) { [handler] in
+                    var decoder = decoder
+                    await self.run(target, on: actor, decoder: &decoder, handler: handler)
+                }
             }
-        } else {
-            task = Task<Void, Never>.immediate(executorPreference: executor) { [handler] in
+            return Task<Void, Never>.immediate(executorPreference: executor) { [handler] in
                 var decoder = KumoInvocationDecoder(system: self, call: call, target: target)
-                await self.run(target, on: actor, decoder: &decoder, context: context, handler: handler)
+                await self.run(target, on: actor, decoder: &decoder, handler: handler)
             }
         }
         // The caller may cancel the call from now on (a `cancel` frame cancels this task); a call
@@ -173,24 +175,22 @@ extension ClusterSystem {
         connection.callRunning(call.callID, task)
     }
 
-    /// Runs an inbound call with its context bound, and replies with what it threw if it threw.
+    /// Runs an inbound call, and replies with what it threw if it threw.
     private func run(
         _ target: InboundTarget, on actor: any DistributedActor, decoder: inout KumoInvocationDecoder,
-        context: CallContext, handler: KumoResultHandler
+        handler: KumoResultHandler
     ) async {
-        await Self.$callContext.withValue(context) {
-            do {
-                try await execute(target, on: actor, decoder: &decoder, handler: handler)
-            } catch let error as ExecuteDistributedTargetError {
-                handler.send(
-                    error: ClusterError(
-                        .unknownTarget,
-                        "node \(settings.name) has no distributed func \(target.readableName) on \(type(of: actor)) (\(error.message))",
-                        node: node),
-                    refused: true)
-            } catch {
-                handler.send(error: error)
-            }
+        do {
+            try await execute(target, on: actor, decoder: &decoder, handler: handler)
+        } catch let error as ExecuteDistributedTargetError {
+            handler.send(
+                error: ClusterError(
+                    .unknownTarget,
+                    "node \(settings.name) has no distributed func \(target.readableName) on \(type(of: actor)) (\(error.message))",
+                    node: node),
+                refused: true)
+        } catch {
+            handler.send(error: error)
         }
     }
 
