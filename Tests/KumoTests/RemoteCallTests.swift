@@ -29,6 +29,19 @@ distributed actor Probe {
     }
     distributed func text(_ length: Int) -> String { String(repeating: "ü", count: length) }
     distributed func blobs(_ blobs: [Blob], _ extra: [UInt8]) -> [Blob] { blobs + [Blob(name: "extra", bytes: extra, small: [])] }
+
+    private var kept: [[UInt8]] = []
+    /// Keeps `bytes` (or lets go of all kept when `keep` is false); returns where its storage is.
+    distributed func hold(_ bytes: [UInt8], keep: Bool) -> UInt {
+        let address = bytes.withUnsafeBufferPointer { UInt(bitPattern: $0.baseAddress) }
+        if keep { kept.append(bytes) } else { kept = [] }
+        return address
+    }
+    /// Changes the first byte of every kept array in place; returns the kept arrays' sums.
+    distributed func touchKept() -> [Int] {
+        for index in kept.indices { kept[index][0] &+= 1 }
+        return kept.map { $0.reduce(0) { $0 + Int($1) } }
+    }
 }
 
 /// A result that counts its instances made by `init()` (the callee's), not the decoded copies.
@@ -120,6 +133,31 @@ struct RemoteCallTests {
             #expect(try await remote.count(bytes) == bytes.count)
             let echoed: [UInt8] = try await remote.echo(bytes)
             #expect(echoed == bytes)
+        }
+    }
+
+    @Test("large received arrays are reused once their holder let go, never while it holds them")
+    func receivedArraysReused() async throws {
+        try await withLocalCluster(nodes: 2, configure: slowMachine) { nodes in
+            let probe = Probe(actorSystem: nodes[0])
+            let remote = try Probe.resolve(id: probe.id, using: nodes[1])
+            let size = ByteArrayCache.minimumCapacity + 100
+            func bytes(_ value: UInt8) -> [UInt8] { [UInt8](repeating: value, count: size) }
+            // Kept by the callee: the next ones must land elsewhere and leave it intact.
+            let first = try await remote.hold(bytes(1), keep: true)
+            let second = try await remote.hold(bytes(2), keep: true)
+            #expect(first != second)
+            #expect(try await remote.touchKept() == [size + 1, 2 * size + 1])
+            // Changing them in place gave the callee copies, so only the node holds the
+            // originals now, and later arrays are received into their memory.
+            let third = try await remote.hold(bytes(3), keep: false)
+            var reused = false
+            for value in UInt8(4)..<10 {
+                let address = try await remote.hold(bytes(value), keep: false)
+                if address == third || address == first || address == second { reused = true }
+            }
+            #expect(reused, "no large array was received into the memory of an earlier one")
+            #expect(try await remote.touchKept() == [])
         }
     }
 
