@@ -24,6 +24,8 @@ final class Outbox: Sendable {
     static let recentTargetLimit = 4
     /// Chunks written per round.
     static let chunksPerRound = 1
+    /// The largest batch buffer kept for the next batch (see `State.spare`).
+    static let largestSpare = 64 << 10
     /// Rounds handed to the kernel and not yet taken by it; a new round starts when one is taken,
     /// so large frames stream without stalls while small frames wait for at most this many rounds.
     static let roundsInFlight = 2
@@ -101,6 +103,11 @@ final class Outbox: Sendable {
 
     private struct State {
         var small: ByteBuffer?
+        /// The buffer of the last batch of small frames handed to the channel, kept to hold the
+        /// next batch: once the channel has written it, clearing it keeps its storage, so a
+        /// batch costs no allocation and does not grow its buffer a frame at a time (if the
+        /// channel still holds it, clearing it gives it fresh storage of the same size).
+        var spare: ByteBuffer?
         var large: Deque<LargeFrame> = []
         var flushScheduled = false
         /// The loop will flush again shortly by itself (a stream of one-way messages is flowing),
@@ -324,6 +331,11 @@ final class Outbox: Sendable {
             state.small = nil  // keep the storage uniquely referenced while appending
             small.writeImmutableBuffer(frame)
             state.small = small
+        } else if var spare = state.spare, spare.capacity >= frame.readableBytes {
+            state.spare = nil
+            spare.clear()
+            spare.writeImmutableBuffer(frame)
+            state.small = spare
         } else {
             state.small = frame
         }
@@ -377,6 +389,7 @@ final class Outbox: Sendable {
             state.messagesQueued = false
             let small = state.small
             state.small = nil
+            if let small, small.capacity <= Self.largestSpare { state.spare = small }
             var written = small?.readableBytes ?? 0
             while state.roundsInFlight < Self.roundsInFlight && !state.large.isEmpty {
                 var round: [ChunkPiece] = []
@@ -490,6 +503,7 @@ final class Outbox: Sendable {
         let (waiters, change): ([UnsafeContinuation<Void, any Error>], Bool?) = state.withLock { state in
             if state.failure == nil { state.failure = error }
             state.small = nil
+            state.spare = nil
             state.large = []
             state.queuedBytes = 0
             state.largeBytes = 0
