@@ -41,7 +41,8 @@ final class ConnectionHandler: ChannelInboundHandler {
         self.parser = FrameParser(maxFrameSize: settings.maxFrameSize)
         self.handshake = HandshakeStateMachine(
             role: role, local: system.node, localName: settings.name, secret: settings.secret)
-        self.reassembler = Reassembler(maximumMessageSize: settings.maxMessageSize, arrays: settings.reuseReceivedArrays ? system.receivedArrays : nil)
+        self.reassembler = Reassembler(
+            maximumMessageSize: settings.maxMessageSize, arrays: settings.reuseReceivedArrays ? system.receivedArrays : nil)
         self.logger = system.logger
     }
 
@@ -65,8 +66,7 @@ final class ConnectionHandler: ChannelInboundHandler {
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         guard !closing else { return }
         let bytes = unwrapInboundIn(data)
-        let readBytes = bytes.readableBytes
-        system.poller.activity(readBytes: readBytes)
+        system.poller.activity(readBytes: bytes.readableBytes)
         if let connection {
             connection.metrics.bytesIn.increment(by: bytes.readableBytes)
         } else {
