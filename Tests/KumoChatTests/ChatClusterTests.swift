@@ -124,6 +124,32 @@ struct ChatClusterTests {
         await cluster.shutdown()
     }
 
+    @Test("a client that reads nothing is disconnected once a send queue's worth waits for it; the others chat on")
+    func slowReader() async throws {
+        let (cluster, servers) = try await start(2)
+        let alice = try await join("alice", at: servers[0])
+        let sloth = try await LineClient.connect(port: servers[0].port, reading: false)
+        try await sloth.send("sloth")
+        await alice.expect("*** sloth has connected")
+        let bob = try await join("bob", at: servers[1])
+        // Every line alice says is shown to sloth too, which takes none of it: past the send
+        // queue (and what the kernel buffers hold) the server lets sloth go.
+        let text = String(repeating: "x", count: 1000)
+        let lines = 3 * ChatServer.sendQueueLimit / 1000 + 4000
+        for index in 0..<lines { try await alice.send("\(index) \(text)") }
+        await alice.expect("*** sloth has disconnected", timeout: .seconds(30))
+        await bob.expect("*** sloth has disconnected", timeout: .seconds(30))
+        await bob.expect("<alice>: \(lines - 1) \(text)", timeout: .seconds(30))
+        // sloth gets what the kernel held for it, then the end of the connection.
+        sloth.startReading()
+        await sloth.expectClosed(timeout: .seconds(30))
+        try await alice.send("still here")
+        await bob.expect("<alice>: still here")
+        for client in [alice, bob, sloth] { await client.close() }
+        for server in servers { await server.close() }
+        await cluster.shutdown()
+    }
+
     @Test("a server that dies takes its clients with it, for every other server's clients")
     func serverDies() async throws {
         let (cluster, servers) = try await start(3, downAfter: .seconds(3))

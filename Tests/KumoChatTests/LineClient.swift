@@ -10,9 +10,13 @@ final class LineClient: Sendable {
     private let channel: any Channel
     private let lines: Inbox
 
-    static func connect(port: Int) async throws -> LineClient {
+    /// `reading: false` makes a client that reads nothing (a small receive buffer, no reads)
+    /// until ``startReading()``.
+    static func connect(port: Int, reading: Bool = true) async throws -> LineClient {
         let inbox = Inbox()
-        let channel = try await ClientBootstrap(group: MultiThreadedEventLoopGroup.singleton)
+        var bootstrap = ClientBootstrap(group: MultiThreadedEventLoopGroup.singleton).channelOption(.autoRead, value: reading)
+        if !reading { bootstrap = bootstrap.channelOption(.socketOption(.so_rcvbuf), value: 4096) }
+        let channel = try await bootstrap
             .channelInitializer { channel in
                 channel.eventLoop.makeCompletedFuture {
                     try channel.pipeline.syncOperations.addHandler(ByteToMessageHandler(LineDecoder(limit: 1 << 20)))
@@ -27,6 +31,12 @@ final class LineClient: Sendable {
     private init(channel: any Channel, lines: Inbox) {
         self.channel = channel
         self.lines = lines
+    }
+
+    /// Starts reading, for a client connected with `reading: false`.
+    func startReading() {
+        channel.setOption(.autoRead, value: true).whenComplete { _ in }
+        channel.read()
     }
 
     func send(_ text: String) async throws {

@@ -21,6 +21,8 @@ actor ChatHub {
         var link: Link
         /// The name it holds here, once granted.
         var name: String?
+        /// It was disconnected for not reading what it is sent.
+        var droppedSlow = false
     }
 
     private let system: ClusterSystem
@@ -153,6 +155,19 @@ actor ChatHub {
 
     private func send(_ line: String, to id: UInt64) {
         guard let channel = clients[id]?.link.channel else { return }
+        guard channel.isWritable else {
+            // More than `ChatServer.sendQueueLimit` bytes wait for this client: it does not keep
+            // up, and keeping all it missed would let one idle socket fill the server's memory.
+            // It goes (its closing tells the others it disconnected); nobody else waits for it.
+            if clients[id]?.droppedSlow == false {
+                clients[id]?.droppedSlow = true
+                logger.notice(
+                    "disconnecting a client that does not read what it is sent",
+                    metadata: ["chat.client": "\(id)", "chat.name": "\(clients[id]?.name ?? "-")"])
+                channel.close(promise: nil)
+            }
+            return
+        }
         channel.writeAndFlush(ByteBuffer(string: line + "\n"), promise: nil)
     }
 

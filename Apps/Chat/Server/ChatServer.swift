@@ -17,6 +17,10 @@ public final class ChatServer: Sendable {
 
     /// The longest line a client may send, in bytes (default 4096).
     public static let defaultLineLimit = 4096
+    /// Bytes written to a client and not yet taken by its socket, past which the client is
+    /// disconnected: it reads too slowly (or not at all) for the chat, and the server would
+    /// otherwise hold all it missed (an IRC server's "SendQ exceeded").
+    public static let sendQueueLimit = 1 << 20
 
     /// Starts a chat server on `system`, listening for clients on `host`:`port`.
     public static func start(
@@ -27,6 +31,9 @@ public final class ChatServer: Sendable {
         let ids = Counter()
         let listener = try await ServerBootstrap(group: MultiThreadedEventLoopGroup.singleton)
             .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
+            // Unwritable past the send-queue limit: the hub then disconnects the client.
+            .childChannelOption(
+                .writeBufferWaterMark, value: ChannelOptions.Types.WriteBufferWaterMark(low: sendQueueLimit / 2, high: sendQueueLimit))
             .childChannelInitializer { channel in
                 channel.eventLoop.makeCompletedFuture {
                     let id = ids.next()
