@@ -150,6 +150,25 @@ struct ChatClusterTests {
         await cluster.shutdown()
     }
 
+    @Test("a client sending faster than its server handles lines is read from more slowly, and every line arrives in order")
+    func fastSender() async throws {
+        let (cluster, servers) = try await start(2)
+        let alice = try await join("alice", at: servers[0])
+        let bob = try await join("bob", at: servers[1])
+        await alice.expect("*** bob has connected")
+        // In one write, so the server reads them far faster than it shows them: it pauses
+        // reading alice while a thousand wait, and resumes as they are handled.
+        let count = 6000
+        try await alice.sendBytes(Array((0..<count).map { "line \($0)\n" }.joined().utf8))
+        for index in stride(from: 0, to: count, by: 1000) { await bob.expect("<alice>: line \(index)", timeout: .seconds(30)) }
+        await bob.expect("<alice>: line \(count - 1)", timeout: .seconds(30))
+        try await alice.send("after")
+        await bob.expect("<alice>: after")
+        for client in [alice, bob] { await client.close() }
+        for server in servers { await server.close() }
+        await cluster.shutdown()
+    }
+
     @Test("a server that dies takes its clients with it, for every other server's clients")
     func serverDies() async throws {
         let (cluster, servers) = try await start(3, downAfter: .seconds(3))

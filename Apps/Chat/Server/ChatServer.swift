@@ -77,14 +77,25 @@ private final class Counter: Sendable {
     func next() -> UInt64 { value.wrappingAdd(1, ordering: .relaxed).newValue }
 }
 
-/// One client's connection: its lines go to the hub, in order, one at a time.
+/// One client's connection: its lines go to the hub, in order, one at a time. A client that
+/// sends faster than the hub takes its lines is not read from while ``pausingAt`` of them wait
+/// (TCP then slows it down), so what it sends never piles up in the server.
 private final class ChatConnection: ChannelInboundHandler, Sendable {
     typealias InboundIn = ClientLine
+
+    /// Lines read and not yet handled at which reading pauses; it resumes at half of it.
+    static let pausingAt = 1024
 
     let id: UInt64
     let hub: ChatHub
     private let lines: AsyncStream<ClientLine>.Continuation
     private let stream: AsyncStream<ClientLine>
+    /// Lines read and not yet handled.
+    private let waiting = Atomic<Int>(0)
+    /// Reading is paused; set and cleared on the channel's loop only.
+    private let paused = Atomic<Bool>(false)
+    /// A resume is on its way to the loop.
+    private let resuming = Atomic<Bool>(false)
 
     init(id: UInt64, hub: ChatHub) {
         self.id = id
@@ -94,16 +105,36 @@ private final class ChatConnection: ChannelInboundHandler, Sendable {
 
     func channelActive(context: ChannelHandlerContext) {
         let link = ChatHub.Link(id: id, channel: context.channel)
-        let (id, hub, stream) = (id, hub, stream)
+        let channel = context.channel
         Task {
             await hub.connected(link)
-            for await line in stream { await hub.received(line, from: id) }
+            for await line in stream {
+                await hub.received(line, from: id)
+                let left = waiting.wrappingSubtract(1, ordering: .relaxed).newValue
+                if left <= Self.pausingAt / 2, paused.load(ordering: .relaxed) { resume(channel) }
+            }
             await hub.closed(id)
         }
         context.fireChannelActive()
     }
 
+    /// Resumes reading, on the loop, if it is still paused and few enough lines wait.
+    private func resume(_ channel: any Channel) {
+        guard resuming.compareExchange(expected: false, desired: true, ordering: .relaxed).exchanged else { return }
+        channel.eventLoop.execute { [self] in
+            resuming.store(false, ordering: .relaxed)
+            guard paused.load(ordering: .relaxed), waiting.load(ordering: .relaxed) <= Self.pausingAt / 2 else { return }
+            paused.store(false, ordering: .relaxed)
+            channel.setOption(.autoRead, value: true).whenComplete { _ in }
+        }
+    }
+
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        let count = waiting.wrappingAdd(1, ordering: .relaxed).newValue
+        if count >= Self.pausingAt, !paused.load(ordering: .relaxed) {
+            paused.store(true, ordering: .relaxed)
+            context.channel.setOption(.autoRead, value: false).whenComplete { _ in }
+        }
         lines.yield(unwrapInboundIn(data))
     }
 
