@@ -200,12 +200,15 @@ extension ClusterTimingTests {
                 let remote = try Spawner.resolve(id: spawner.id, using: nodes[0])
                 let echoThere = try MetadataEcho.resolve(id: echo.id, using: nodes[1])
                 var iterator = outcomes.makeAsyncIterator()
-                try await nodes[0].withCallTimeout(.milliseconds(300)) {
-                    try await remote.later(echoThere, after: .milliseconds(600), independent: false)
+                // A second for the call itself: the rest of the suite runs beside this one (CI
+                // saw a 300 ms deadline pass for a call that only starts a task); the task's own
+                // call comes half a second after that deadline.
+                try await nodes[0].withCallTimeout(.seconds(1)) {
+                    try await remote.later(echoThere, after: .milliseconds(1500), independent: false)
                 }
                 #expect(await iterator.next() == "timeout", "the inherited deadline had passed")
-                try await nodes[0].withCallTimeout(.milliseconds(300)) {
-                    try await remote.later(echoThere, after: .milliseconds(600), independent: true)
+                try await nodes[0].withCallTimeout(.seconds(1)) {
+                    try await remote.later(echoThere, after: .milliseconds(1500), independent: true)
                 }
                 #expect(await iterator.next() == "answered")
             }
