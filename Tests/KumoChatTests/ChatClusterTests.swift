@@ -23,6 +23,13 @@ struct ChatClusterTests {
         return (cluster, servers)
     }
 
+    /// Disconnects `clients`, closes `servers` and shuts the cluster down.
+    func stop(_ cluster: TestCluster, _ servers: [ChatServer], clients: [LineClient] = []) async {
+        for client in clients { await client.close() }
+        for server in servers { await server.close() }
+        await cluster.shutdown()
+    }
+
     /// Connects and joins as `name`, once every server knows every other (a join seen everywhere).
     func join(_ name: String, at server: ChatServer) async throws -> LineClient {
         let client = try await LineClient.connect(port: server.port)
@@ -80,9 +87,7 @@ struct ChatClusterTests {
         let bob2 = try await join("bob", at: servers[0])
         await carol.expect("*** bob has connected")
 
-        for client in [alice, carol, bob2] { await client.close() }
-        for server in servers { await server.close() }
-        await cluster.shutdown()
+        await stop(cluster, servers, clients: [alice, carol, bob2])
     }
 
     @Test("two clients racing for one name on two servers: exactly one gets it")
@@ -105,8 +110,7 @@ struct ChatClusterTests {
             await first.close()
             await second.close()
         }
-        for server in servers { await server.close() }
-        await cluster.shutdown()
+        await stop(cluster, servers)
     }
 
     @Test("lines that are too long or not UTF-8 get an error line; the client goes on")
@@ -119,9 +123,7 @@ struct ChatClusterTests {
         await erin.expect("*** error: a line must be UTF-8 text; that one was dropped")
         try await erin.send("still here")
         await erin.expect("<erin>: still here")
-        await erin.close()
-        for server in servers { await server.close() }
-        await cluster.shutdown()
+        await stop(cluster, servers, clients: [erin])
     }
 
     @Test("a client that reads nothing is disconnected once a send queue's worth waits for it; the others chat on")
@@ -145,9 +147,7 @@ struct ChatClusterTests {
         await sloth.expectClosed(timeout: .seconds(30))
         try await alice.send("still here")
         await bob.expect("<alice>: still here")
-        for client in [alice, bob, sloth] { await client.close() }
-        for server in servers { await server.close() }
-        await cluster.shutdown()
+        await stop(cluster, servers, clients: [alice, bob, sloth])
     }
 
     @Test("a client sending faster than its server handles lines is read from more slowly, and every line arrives in order")
@@ -164,9 +164,7 @@ struct ChatClusterTests {
         await bob.expect("<alice>: line \(count - 1)", timeout: .seconds(30))
         try await alice.send("after")
         await bob.expect("<alice>: after")
-        for client in [alice, bob] { await client.close() }
-        for server in servers { await server.close() }
-        await cluster.shutdown()
+        await stop(cluster, servers, clients: [alice, bob])
     }
 
     @Test("a server that dies takes its clients with it, for every other server's clients")
@@ -184,8 +182,6 @@ struct ChatClusterTests {
         let bob2 = try await join("bob", at: servers[2])
         try await alice.send("welcome back")
         await bob2.expect("<alice>: welcome back")
-        for client in [alice, bob, carol, bob2] { await client.close() }
-        for server in [servers[0], servers[2]] { await server.close() }
-        await cluster.shutdown()
+        await stop(cluster, [servers[0], servers[2]], clients: [alice, bob, carol, bob2])
     }
 }

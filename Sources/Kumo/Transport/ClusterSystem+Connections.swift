@@ -284,18 +284,6 @@ extension ClusterSystem {
 
 extension ClusterSystem {
     /// Reads of up to 1 MiB: a large message arrives in few reads, a small one in a small buffer.
-    /// Lets go of received arrays kept too long, until none are left (the next kept one asks
-    /// for this again). Called when the cache asks for a trim.
-    func scheduleReceivedArraysTrim() {
-        Self.trimLater(receivedArrays, on: eventLoop)
-    }
-
-    private static func trimLater(_ arrays: ByteArrayCache, on eventLoop: any EventLoop) {
-        eventLoop.scheduleTask(in: .nanoseconds(Int64(clamping: arrays.maximumAge))) {
-            if arrays.trim(now: NIODeadline.now().uptimeNanoseconds) { trimLater(arrays, on: eventLoop) }
-        }
-    }
-
     static var receiveAllocator: AdaptiveRecvByteBufferAllocator {
         AdaptiveRecvByteBufferAllocator(minimum: 1024, initial: 16384, maximum: 1 << 20)
     }

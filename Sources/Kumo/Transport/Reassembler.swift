@@ -52,7 +52,7 @@ struct Reassembler {
     /// Where large attachments come from and go back to once their receiver is done with them.
     private let arrays: ByteArrayCache?
     /// An attachment was kept in ``arrays`` and the cache asked for a trim to be scheduled.
-    private(set) var trimDue = false
+    private var trimDue = false
 
     init(maximumMessageSize: Int, arrays: ByteArrayCache? = nil) {
         self.maximumMessageSize = maximumMessageSize

@@ -129,14 +129,17 @@ package final class ByteArrayCache: Sendable {
     /// the caller schedules the next trim; otherwise the next ``keep(_:now:)`` asks for one).
     @discardableResult
     package func trim(now: UInt64) -> Bool {
+        let maximumAge = self.maximumAge
+        let expired = { (entry: Entry) in now &- entry.keptAt >= maximumAge }
         var dropped: [Entry] = []
         let left = state.withLock { state in
-            dropped = state.entries.filter { now &- $0.keptAt >= maximumAge }
-            state.entries.removeAll { now &- $0.keptAt >= maximumAge }
+            // Kept in order (oldest first), which eviction relies on.
+            dropped = state.entries.filter(expired)
+            state.entries.removeAll(where: expired)
             state.trimScheduled = !state.entries.isEmpty
             return state.trimScheduled
         }
-        dropped.removeAll()
+        dropped.removeAll()  // outside the lock: freeing 64 MiB unmaps it
         return left
     }
 }

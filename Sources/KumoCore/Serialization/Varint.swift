@@ -19,8 +19,8 @@ enum CoderVarint {
         Int64(bitPattern: value >> 1) ^ (0 &- Int64(bitPattern: value & 1))
     }
 
-    /// Stores `value` as a varint at `pointer` (which must have ``maxLength`` writable bytes)
-    /// and returns the number of bytes written.
+    /// Stores `value` as a varint at `pointer` (which must have room for its encoding:
+    /// ``maxLength`` bytes cover any value) and returns the number of bytes written.
     @inline(__always)
     static func write(_ value: UInt64, to pointer: UnsafeMutableRawPointer) -> Int {
         if value < 0x80 {
